@@ -1,0 +1,5 @@
+//! Task log files and log levels.
+
+mod level;
+
+pub use level::Level;

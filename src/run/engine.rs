@@ -1,0 +1,724 @@
+//! The state of one run and the rules every driver shares: starting attempts, retrying,
+//! finishing a task exactly once, releasing its dependents and skipping what a failure took
+//! down.
+//!
+//! Each task has an atomic count of dependencies still running (its top bit says that one of
+//! them did not succeed) and an atomic state (waiting, running, done). A task ends when one
+//! thread swaps its state to done; that thread alone writes its record and releases its
+//! dependents. Nothing ever rescans the graph while it runs.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::time::{Duration, Instant, SystemTime};
+
+use super::attempt::{AttemptCell, Returned, Settled};
+use super::cancel::CancelToken;
+use super::events::{Event, Observer};
+use super::timer::Timer;
+use super::Mode;
+use crate::context::TaskContext;
+use crate::error::{ErrorKind, RunError, TaskError};
+use crate::graph::Graph;
+use crate::logs::Level;
+use crate::report::{Detail, Record, Records, Report, Status, NO_TASK};
+use crate::task::{Outcome, TriggerRule};
+use crate::value::Value;
+
+const WAITING: u8 = 0;
+const RUNNING: u8 = 1;
+const DONE: u8 = 2;
+
+/// Set in a task's waiting count when one of its dependencies did not succeed.
+const BLOCKED: u32 = 1 << 31;
+
+/// Where the next attempt of a task starts from.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Resume {
+    pub(crate) attempt: u32,
+    /// Nanoseconds from the run's start to the first attempt's start, or `UNSET`.
+    pub(crate) first_start_ns: u64,
+}
+
+const UNSET: u64 = u64::MAX;
+
+impl Resume {
+    pub(crate) const FIRST: Resume = Resume {
+        attempt: 1,
+        first_start_ns: UNSET,
+    };
+
+    fn next(self, first_start_ns: u64) -> Resume {
+        Resume {
+            attempt: self.attempt + 1,
+            first_start_ns,
+        }
+    }
+}
+
+/// How a task ended, before its record is written.
+pub(crate) struct Final {
+    status: Status,
+    result: Value,
+    error: Option<TaskError>,
+    attempts: u32,
+    first_start_ns: u64,
+}
+
+impl Final {
+    fn cancelled(resume: Resume) -> Final {
+        Final {
+            status: Status::Cancelled,
+            result: Value::Null,
+            error: None,
+            attempts: resume.attempt - 1,
+            first_start_ns: resume.first_start_ns,
+        }
+    }
+}
+
+/// Everything one run shares between its threads.
+pub(crate) struct Shared {
+    pub(crate) graph: Arc<Graph>,
+    pub(crate) process_name: Arc<str>,
+    pub(crate) cancel: CancelToken,
+    pub(crate) mode: Mode,
+    waiting: Box<[AtomicU32]>,
+    state: Box<[AtomicU8]>,
+    pub(crate) records: Arc<Records>,
+    done: AtomicUsize,
+    clock: Instant,
+    started_at: SystemTime,
+    observer: Option<Arc<dyn Observer>>,
+    finished: Mutex<bool>,
+    pub(crate) wake: Condvar,
+    timer: OnceLock<Timer>,
+    seed: AtomicU64,
+    pub(crate) in_flight: AtomicUsize,
+    pub(crate) max_in_flight: usize,
+}
+
+impl Shared {
+    pub(crate) fn new(
+        graph: Arc<Graph>,
+        process_name: Arc<str>,
+        mode: Mode,
+        cancel: CancelToken,
+        observer: Option<Arc<dyn Observer>>,
+        max_in_flight: usize,
+    ) -> Shared {
+        let topology = &graph.topology;
+        let n = graph.tasks.len();
+        let waiting = (0..n as u32)
+            .map(|i| AtomicU32::new(topology.dependency_count(i)))
+            .collect();
+        let state = (0..n).map(|_| AtomicU8::new(WAITING)).collect();
+        let records = (0..n).map(|_| OnceLock::new()).collect();
+        let started_at = SystemTime::now();
+        let seed = started_at
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0x9E37_79B9_7F4A_7C15, |d| d.as_nanos() as u64)
+            | 1;
+        Shared {
+            graph,
+            process_name,
+            cancel,
+            mode,
+            waiting,
+            state,
+            records: Arc::new(records),
+            done: AtomicUsize::new(0),
+            clock: Instant::now(),
+            started_at,
+            observer,
+            finished: Mutex::new(n == 0),
+            wake: Condvar::new(),
+            timer: OnceLock::new(),
+            seed: AtomicU64::new(seed),
+            in_flight: AtomicUsize::new(0),
+            max_in_flight,
+        }
+    }
+
+    pub(crate) fn total(&self) -> usize {
+        self.graph.tasks.len()
+    }
+
+    pub(crate) fn task_name(&self, index: u32) -> &str {
+        &self.graph.tasks[index as usize].name
+    }
+
+    fn now_ns(&self) -> u64 {
+        self.clock.elapsed().as_nanos() as u64
+    }
+
+    /// The result of `task`, if it ended in success.
+    pub(crate) fn result_of(&self, task: u32) -> Option<&Value> {
+        let record = self.records[task as usize].get()?;
+        (record.status == Status::Success).then_some(&record.result)
+    }
+
+    pub(crate) fn emit(&self, event: Event<'_>) {
+        if let Some(observer) = &self.observer {
+            if catch_unwind(AssertUnwindSafe(|| observer.on_event(&event))).is_err() {
+                log::warn!("the observer of process {:?} panicked; event dropped", self.process_name);
+            }
+        }
+    }
+
+    /// Writes a line to the task's log file, if it has one.
+    pub(crate) fn log(&self, _task: u32, _level: Level, _message: std::fmt::Arguments<'_>) {}
+
+    /// The first attempt's start for `resume`, which is now for a first attempt.
+    pub(crate) fn first_start(&self, resume: Resume) -> u64 {
+        match resume.first_start_ns {
+            UNSET => self.now_ns(),
+            at => at,
+        }
+    }
+
+    /// Expires `cell` after `timeout` unless it is settled first.
+    pub(crate) fn time_out_later(self: &Arc<Self>, timeout: Duration, cell: Arc<AttemptCell>) {
+        self.timer().time_out(timeout, cell);
+    }
+
+    fn timer(self: &Arc<Self>) -> &Timer {
+        self.timer.get_or_init(|| Timer::start(Arc::downgrade(self)))
+    }
+
+    /// A draw in `[0, 1)` for backoff jitter (xorshift; quality is not a concern here).
+    fn draw(&self) -> f64 {
+        let step = |mut s: u64| {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            s
+        };
+        let previous = self
+            .seed
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |s| Some(step(s)))
+            .unwrap_or(1);
+        (step(previous) >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    // ---- finishing and releasing -------------------------------------------------------
+
+    /// Whether every task has ended.
+    pub(crate) fn is_finished(&self) -> bool {
+        *self.finished.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Counts `n` more ended tasks; the call that reaches the total wakes the run's waiters.
+    pub(crate) fn add_done(&self, n: usize) -> usize {
+        if n == 0 {
+            return self.done.load(Ordering::Acquire);
+        }
+        let done = self.done.fetch_add(n, Ordering::AcqRel) + n;
+        if done == self.total() {
+            *self.finished.lock().unwrap_or_else(|p| p.into_inner()) = true;
+            self.wake.notify_all();
+        }
+        done
+    }
+
+    /// Blocks until the run finished, the timeout passed, or `stop` says so; returns whether
+    /// it finished.
+    pub(crate) fn wait_until(&self, deadline: Option<Instant>, stop: impl Fn() -> bool) -> bool {
+        let mut finished = self.finished.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            if *finished || stop() {
+                return *finished;
+            }
+            finished = match deadline {
+                None => self.wake.wait(finished).unwrap_or_else(|p| p.into_inner()),
+                Some(deadline) => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        return *finished;
+                    }
+                    self.wake
+                        .wait_timeout(finished, left)
+                        .unwrap_or_else(|p| p.into_inner())
+                        .0
+                }
+            };
+        }
+    }
+
+    /// Wakes every thread waiting on the run (for cancellation and new ready tasks).
+    pub(crate) fn notify(&self) {
+        let _guard = self.finished.lock().unwrap_or_else(|p| p.into_inner());
+        self.wake.notify_all();
+    }
+
+    /// Ends `index` with `end` unless something else ended it first, then releases its
+    /// dependents: those now ready go to `ready`, those that must be skipped are ended here.
+    /// `tally` counts the tasks this call ended when no observer needs exact counts.
+    pub(crate) fn finish(&self, index: u32, end: Final, ready: &mut Vec<u32>, tally: &mut usize) {
+        if self.state[index as usize].swap(DONE, Ordering::AcqRel) == DONE {
+            return;
+        }
+        let now = self.now_ns();
+        let start = if end.first_start_ns == UNSET { now } else { end.first_start_ns };
+        let status = end.status;
+        let detail = end.error.map(|error| {
+            Box::new(Detail {
+                error: Some(error),
+                log_error: None,
+            })
+        });
+        self.record(index, Record {
+            result: end.result,
+            detail,
+            start_ns: start,
+            end_ns: now,
+            attempts: end.attempts,
+            cause: NO_TASK,
+            status,
+        }, tally);
+
+        let succeeded = status == Status::Success;
+        let mut skipped = Vec::new();
+        self.release(index, succeeded, ready, &mut skipped);
+        // Skip propagation with an explicit stack: a chain of a million skipped tasks must not
+        // recurse.
+        while let Some(task) = skipped.pop() {
+            if self.state[task as usize].swap(DONE, Ordering::AcqRel) == DONE {
+                continue;
+            }
+            let cause = self.cause_of(task);
+            let cancelled = self.cancel.is_cancelled();
+            let status = if cancelled { Status::Cancelled } else { Status::Skipped };
+            let cause = if cancelled { NO_TASK } else { cause };
+            self.record(task, Record::not_run(status, cause, self.now_ns(), 0), tally);
+            self.release(task, false, ready, &mut skipped);
+        }
+    }
+
+    fn record(&self, index: u32, record: Record, tally: &mut usize) {
+        let status = record.status;
+        let _ = self.records[index as usize].set(record);
+        if self.observer.is_some() {
+            let done = self.add_done(1);
+            self.emit(Event::TaskFinished {
+                task: self.task_name(index),
+                status,
+                done,
+                total: self.total(),
+            });
+        } else {
+            *tally += 1;
+        }
+    }
+
+    /// Counts `index` as ended for each dependent; a dependent whose count reaches zero is
+    /// ready, or skipped when a dependency did not succeed and it needs all to succeed.
+    fn release(&self, index: u32, succeeded: bool, ready: &mut Vec<u32>, skipped: &mut Vec<u32>) {
+        for &next in self.graph.topology.successors(index) {
+            let counter = &self.waiting[next as usize];
+            if !succeeded {
+                counter.fetch_or(BLOCKED, Ordering::AcqRel);
+            }
+            let before = counter.fetch_sub(1, Ordering::AcqRel);
+            if before & !BLOCKED != 1 {
+                continue;
+            }
+            let blocked = before & BLOCKED != 0;
+            if blocked && self.graph.tasks[next as usize].trigger == TriggerRule::AllSuccess {
+                skipped.push(next);
+            } else {
+                ready.push(next);
+            }
+        }
+    }
+
+    /// The first dependency of `task` that did not succeed.
+    fn cause_of(&self, task: u32) -> u32 {
+        self.graph
+            .topology
+            .dependencies(task)
+            .iter()
+            .copied()
+            .find(|&d| self.result_of(d).is_none())
+            .unwrap_or(NO_TASK)
+    }
+
+    /// Ends every task that has not ended as cancelled; returns how many it ended.
+    pub(crate) fn sweep_cancelled(&self) -> usize {
+        let mut ended = 0;
+        let now = self.now_ns();
+        for index in 0..self.total() as u32 {
+            let before = self.state[index as usize].swap(DONE, Ordering::AcqRel);
+            if before == DONE {
+                continue;
+            }
+            let attempts = u32::from(before == RUNNING);
+            self.record(index, Record::not_run(Status::Cancelled, NO_TASK, now, attempts), &mut ended);
+        }
+        ended
+    }
+
+    // ---- attempts ----------------------------------------------------------------------
+
+    /// Marks `index` running; false when it already ended (the run was cancelled).
+    pub(crate) fn begin(&self, index: u32) -> bool {
+        self.state[index as usize]
+            .compare_exchange(WAITING, RUNNING, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+    }
+
+    /// Runs attempts of `index` on this thread until the task ends (`Some`) or its next step
+    /// belongs to someone else: a pending completion, a timer, a callback still executing
+    /// (`None`).
+    pub(crate) fn run_task(self: &Arc<Self>, index: u32, mut resume: Resume) -> Option<Final> {
+        if self.cancel.is_cancelled() {
+            return Some(Final::cancelled(resume));
+        }
+        if resume.attempt == 1 && !self.begin(index) {
+            return None;
+        }
+        let task = &self.graph.tasks[index as usize];
+        loop {
+            let first_start_ns = match resume.first_start_ns {
+                UNSET => self.now_ns(),
+                at => at,
+            };
+            resume.first_start_ns = first_start_ns;
+            self.started(index, resume.attempt);
+            let cell = task.timeout_value().map(|timeout| {
+                let cell = Arc::new(AttemptCell::new(
+                    &self.cancel,
+                    index,
+                    resume.attempt,
+                    first_start_ns,
+                    true,
+                ));
+                self.timer().time_out(timeout, cell.clone());
+                cell
+            });
+            let ctx = TaskContext::new(self, index, resume.attempt, first_start_ns, cell);
+            let outcome = invoke(&ctx);
+            let traced = ctx.traced.take();
+            let cell = ctx.cell.into_inner();
+            let outcome = match cell {
+                None => match outcome {
+                    Outcome::Success(value) => Ok(value),
+                    Outcome::Failure(error) => Err(error),
+                    Outcome::Pending => Err(TaskError::new(
+                        "the callback answered pending without taking a completion handle",
+                    )),
+                },
+                Some(cell) => match cell.callback_returned(matches!(outcome, Outcome::Pending)) {
+                    Returned::Accept => match outcome {
+                        Outcome::Success(value) => Ok(value),
+                        Outcome::Failure(error) => Err(error),
+                        Outcome::Pending => return None,
+                    },
+                    Returned::Wait => return None,
+                    Returned::Discard { retry: false } => return None,
+                    Returned::Discard { retry: true } => {
+                        let delay = self.backoff(index, resume.attempt);
+                        self.retry(index, resume.next(first_start_ns), delay);
+                        return None;
+                    }
+                },
+            };
+            match outcome {
+                Ok(result) => {
+                    return Some(Final {
+                        status: Status::Success,
+                        result,
+                        error: None,
+                        attempts: resume.attempt,
+                        first_start_ns,
+                    })
+                }
+                Err(mut error) => {
+                    merge_traced(&mut error, traced);
+                    match self.retry_delay(index, resume.attempt, &error) {
+                        None => {
+                            return Some(errored(error, resume.attempt, first_start_ns));
+                        }
+                        Some(delay) if delay.is_zero() && !self.cancel.is_cancelled() => {
+                            resume = resume.next(first_start_ns);
+                        }
+                        Some(delay) => {
+                            self.retry(index, resume.next(first_start_ns), delay);
+                            return None;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    pub(crate) fn started(&self, index: u32, attempt: u32) {
+        self.emit(Event::TaskStarted {
+            task: self.task_name(index),
+            attempt,
+        });
+    }
+
+    /// The delay before the next attempt if a failure of `error` on `attempt` is retried
+    /// (announcing the retry), or `None` if the task fails for good.
+    fn retry_delay(&self, index: u32, attempt: u32, error: &TaskError) -> Option<Duration> {
+        let task = &self.graph.tasks[index as usize];
+        let max_attempts = task.retry_count().saturating_add(1);
+        if attempt >= max_attempts || !task.retries_kind(&error.kind) || self.cancel.is_cancelled()
+        {
+            return None;
+        }
+        let delay = self.backoff(index, attempt);
+        self.emit(Event::AttemptFailed {
+            task: &task.name,
+            attempt,
+            max_attempts,
+            error,
+            retry_in: delay,
+        });
+        self.log(
+            index,
+            Level::Warning,
+            format_args!("Attempt {attempt}/{max_attempts} failed: {}. Retrying...", error.message),
+        );
+        Some(delay)
+    }
+
+    fn backoff(&self, index: u32, attempt: u32) -> Duration {
+        self.graph.tasks[index as usize]
+            .backoff_value()
+            .delay(attempt, self.draw())
+    }
+
+    /// Starts the next attempt now or after `delay`.
+    pub(crate) fn retry(self: &Arc<Self>, index: u32, resume: Resume, delay: Duration) {
+        if delay.is_zero() {
+            self.dispatch(index, resume);
+        } else {
+            self.timer().retry(delay, index, resume);
+        }
+    }
+
+    /// Hands a ready task to the run's driver from any thread.
+    pub(crate) fn dispatch(self: &Arc<Self>, index: u32, resume: Resume) {
+        match &self.mode {
+            Mode::Pool(pool) => {
+                let me = self.clone();
+                pool.spawn(move || me.work(index, resume));
+            }
+            Mode::Queue(queue) => {
+                queue.push(index, resume);
+                self.notify();
+            }
+        }
+    }
+
+    /// Finishes a task from a thread that is not a driver's (a completion, the timer) and
+    /// hands its ready dependents to the driver.
+    pub(crate) fn finish_elsewhere(self: &Arc<Self>, index: u32, end: Final) {
+        let mut ready = Vec::new();
+        let mut tally = 0;
+        self.finish(index, end, &mut ready, &mut tally);
+        for task in ready {
+            self.dispatch(task, Resume::FIRST);
+        }
+        self.add_done(tally);
+    }
+
+    /// Applies the outcome of an attempt settled outside the calling thread.
+    pub(crate) fn settle_attempt(
+        self: &Arc<Self>,
+        cell: &AttemptCell,
+        outcome: Result<Value, TaskError>,
+    ) {
+        let end = match outcome {
+            Ok(result) => Final {
+                status: Status::Success,
+                result,
+                error: None,
+                attempts: cell.attempt,
+                first_start_ns: cell.first_start_ns,
+            },
+            Err(error) => match self.retry_delay(cell.task, cell.attempt, &error) {
+                Some(delay) => {
+                    let resume = Resume {
+                        attempt: cell.attempt,
+                        first_start_ns: cell.first_start_ns,
+                    };
+                    self.retry(cell.task, resume.next(cell.first_start_ns), delay);
+                    return;
+                }
+                None => errored(error, cell.attempt, cell.first_start_ns),
+            },
+        };
+        self.finish_elsewhere(cell.task, end);
+    }
+
+    /// A completion handle's call.
+    pub(crate) fn complete_attempt(
+        self: &Arc<Self>,
+        cell: &AttemptCell,
+        outcome: Result<Value, TaskError>,
+    ) -> Result<(), RunError> {
+        let abandoned = |reason| RunError::Abandoned {
+            task: self.task_name(cell.task).to_owned(),
+            attempt: cell.attempt,
+            reason,
+        };
+        if self.state[cell.task as usize].load(Ordering::Acquire) == DONE {
+            return Err(abandoned("run cancelled"));
+        }
+        match cell.settle() {
+            Ok(()) => {}
+            Err(Settled::Already) => {
+                return Err(RunError::AlreadyCompleted {
+                    task: self.task_name(cell.task).to_owned(),
+                    attempt: cell.attempt,
+                })
+            }
+            Err(Settled::TimedOut) => return Err(abandoned("timed out")),
+        }
+        self.attempt_over();
+        self.settle_attempt(cell, outcome);
+        Ok(())
+    }
+
+    /// An attempt handed to the host ended (settled or timed out).
+    pub(crate) fn attempt_over(&self) {
+        if matches!(self.mode, Mode::Queue(_)) && self.in_flight.load(Ordering::Acquire) > 0 {
+            self.in_flight.fetch_sub(1, Ordering::AcqRel);
+            self.notify();
+        }
+    }
+
+    /// The timer's call when an attempt's timeout expires.
+    pub(crate) fn expire(self: &Arc<Self>, cell: &AttemptCell) {
+        let task = &self.graph.tasks[cell.task as usize];
+        let timeout = task.timeout_value().unwrap_or_default();
+        let error = TaskError::with_kind(
+            ErrorKind::Timeout,
+            format!("attempt {} timed out after {:?}", cell.attempt, timeout),
+        );
+        let max_attempts = task.retry_count().saturating_add(1);
+        let may_retry = cell.attempt < max_attempts
+            && task.retries_kind(&ErrorKind::Timeout)
+            && !self.cancel.is_cancelled();
+        let Some(executing) = cell.time_out(may_retry) else {
+            return;
+        };
+        if !executing {
+            self.attempt_over();
+        }
+        if !may_retry {
+            self.finish_elsewhere(cell.task, errored(error, cell.attempt, cell.first_start_ns));
+            return;
+        }
+        let delay = self.retry_delay(cell.task, cell.attempt, &error).unwrap_or_default();
+        if !executing {
+            let resume = Resume {
+                attempt: cell.attempt,
+                first_start_ns: cell.first_start_ns,
+            };
+            self.retry(cell.task, resume.next(cell.first_start_ns), delay);
+        }
+    }
+
+    /// Builds the report; only called once every task ended.
+    pub(crate) fn report(&self) -> Report {
+        Report {
+            process_name: self.process_name.clone(),
+            graph: self.graph.clone(),
+            records: self.records.clone(),
+            downstream: self.downstream(),
+            started_at: self.started_at,
+            elapsed: self.clock.elapsed(),
+            cancelled: self.cancel.is_cancelled(),
+        }
+    }
+
+    /// For each errored task, the skipped tasks reachable from it through skipped tasks, in
+    /// topological order. Iterative; one visit stamp per task serves every failure.
+    fn downstream(&self) -> Vec<(u32, Box<[u32]>)> {
+        let status = |i: u32| self.records[i as usize].get().map(|r| r.status);
+        let failed: Vec<u32> = (0..self.total() as u32)
+            .filter(|&i| status(i) == Some(Status::Errored))
+            .collect();
+        if failed.is_empty() {
+            return Vec::new();
+        }
+        let order = self.graph.topology.order();
+        let mut position = vec![0u32; order.len()];
+        for (at, &task) in order.iter().enumerate() {
+            position[task as usize] = at as u32;
+        }
+        let mut stamp = vec![u32::MAX; order.len()];
+        let mut stack = Vec::new();
+        failed
+            .into_iter()
+            .enumerate()
+            .map(|(round, root)| {
+                let mut found = Vec::new();
+                stack.push(root);
+                while let Some(task) = stack.pop() {
+                    for &next in self.graph.topology.successors(task) {
+                        if stamp[next as usize] != round as u32
+                            && status(next) == Some(Status::Skipped)
+                        {
+                            stamp[next as usize] = round as u32;
+                            found.push(next);
+                            stack.push(next);
+                        }
+                    }
+                }
+                found.sort_unstable_by_key(|&t| position[t as usize]);
+                (root, found.into_boxed_slice())
+            })
+            .collect()
+    }
+
+    /// Announces the end of the run.
+    pub(crate) fn announce_end(&self) {
+        if let Some(timer) = self.timer.get() {
+            timer.stop();
+        }
+        self.emit(Event::RunFinished {
+            done: self.done.load(Ordering::Acquire),
+            total: self.total(),
+            cancelled: self.cancel.is_cancelled(),
+        });
+    }
+}
+
+fn errored(error: TaskError, attempts: u32, first_start_ns: u64) -> Final {
+    Final {
+        status: Status::Errored,
+        result: Value::Null,
+        error: Some(error),
+        attempts,
+        first_start_ns,
+    }
+}
+
+/// Adds the variables the context traced to those the error already carries.
+fn merge_traced(error: &mut TaskError, traced: Vec<crate::error::TracedVar>) {
+    for var in traced {
+        if !error.traced_vars.iter().any(|v| v.name == var.name) {
+            error.traced_vars.push(var);
+        }
+    }
+}
+
+/// Calls the task's callback, turning a panic into a failure of kind `panic`.
+fn invoke(ctx: &TaskContext<'_>) -> Outcome {
+    match catch_unwind(AssertUnwindSafe(|| (ctx.task.callback)(ctx))) {
+        Ok(outcome) => outcome,
+        Err(payload) => {
+            let message = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "the callback panicked".to_owned());
+            Outcome::Failure(TaskError::with_kind(ErrorKind::Panic, message))
+        }
+    }
+}

@@ -1,0 +1,108 @@
+//! The queue driver: ready tasks wait in a FIFO for whoever runs them, the calling thread
+//! (sequential runs) or the host (host-driven runs).
+
+use std::collections::VecDeque;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+
+use super::engine::{Resume, Shared};
+
+/// Ready tasks waiting to start, with the attempt each starts at.
+#[derive(Default)]
+pub(crate) struct ReadyQueue {
+    items: Mutex<VecDeque<(u32, Resume)>>,
+}
+
+impl ReadyQueue {
+    pub(crate) fn push(&self, task: u32, resume: Resume) {
+        self.lock().push_back((task, resume));
+    }
+
+    pub(crate) fn pop(&self) -> Option<(u32, Resume)> {
+        self.lock().pop_front()
+    }
+
+    pub(crate) fn extend(&self, tasks: impl IntoIterator<Item = u32>) {
+        self.lock().extend(tasks.into_iter().map(|t| (t, Resume::FIRST)));
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<(u32, Resume)>> {
+        self.items.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl Shared {
+    fn queue(&self) -> &ReadyQueue {
+        match &self.mode {
+            super::Mode::Queue(queue) => queue,
+            super::Mode::Pool(_) => unreachable_queue(),
+        }
+    }
+
+    /// Runs the whole graph on the calling thread, in topological order, until every task has
+    /// ended. Tasks completed from other threads (asynchronous completions, retries after a
+    /// delay) come back through the shared queue.
+    pub(crate) fn run_sequential(self: &Arc<Self>) {
+        let queue = self.queue();
+        let mut local: VecDeque<(u32, Resume)> = self
+            .graph
+            .topology
+            .roots()
+            .iter()
+            .map(|&t| (t, Resume::FIRST))
+            .collect();
+        let mut ready = Vec::new();
+        let mut tally = 0;
+        loop {
+            let Some((task, resume)) = local.pop_front().or_else(|| queue.pop()) else {
+                self.add_done(std::mem::take(&mut tally));
+                if self.cancel.is_cancelled() {
+                    let ended = self.sweep_cancelled();
+                    self.add_done(ended);
+                }
+                let finished = self.wait_until(None, || queue.len() > 0 || self.cancel.is_cancelled());
+                if finished {
+                    return;
+                }
+                continue;
+            };
+            if let Some(end) = self.run_task(task, resume) {
+                ready.clear();
+                self.finish(task, end, &mut ready, &mut tally);
+                local.extend(ready.iter().map(|&t| (t, Resume::FIRST)));
+            }
+        }
+    }
+
+    /// Takes up to `max` ready tasks for the host, within the in-flight limit.
+    pub(crate) fn take_ready(&self, max: usize) -> Vec<(u32, Resume)> {
+        let queue = self.queue();
+        let mut taken = Vec::new();
+        while taken.len() < max {
+            let in_flight = self.in_flight.load(Ordering::Acquire);
+            if in_flight >= self.max_in_flight {
+                break;
+            }
+            let Some((task, resume)) = queue.pop() else { break };
+            if resume.attempt == 1 && !self.begin(task) {
+                continue;
+            }
+            self.in_flight.fetch_add(1, Ordering::AcqRel);
+            taken.push((task, resume));
+        }
+        taken
+    }
+
+    /// Whether the host could take a task now.
+    pub(crate) fn has_ready(&self) -> bool {
+        self.queue().len() > 0 && self.in_flight.load(Ordering::Acquire) < self.max_in_flight
+    }
+}
+
+fn unreachable_queue() -> ! {
+    panic!("internal error: a queue operation on a pool-driven run")
+}
