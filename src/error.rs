@@ -79,7 +79,11 @@ impl TaskError {
     }
 
     /// A failure of the given kind.
+    ///
+    /// Created inside a running callback, it captures the thread's backtrace as the traceback
+    /// of the failure, unless the callback attaches one of its own.
     pub fn with_kind(kind: ErrorKind, message: impl Into<String>) -> TaskError {
+        crate::logs::traceback::note_failure();
         TaskError {
             kind,
             message: message.into(),
@@ -223,6 +227,16 @@ pub enum GraphError {
     Running {
         /// The process.
         process: String,
+    },
+    /// A task's log file cannot be opened (a missing folder, a permission problem...).
+    #[error("task {task:?}: field `log_file` names {}, which cannot be opened: {reason}", .path.display())]
+    LogFile {
+        /// The task.
+        task: String,
+        /// The path as given.
+        path: std::path::PathBuf,
+        /// The operating system's reason.
+        reason: String,
     },
     /// The process has more tasks than the engine can index.
     #[error("process {process:?}: field `tasks` holds more than {max} tasks")]

@@ -142,6 +142,7 @@ impl Process {
         };
         self.claim()?;
         let _release = Release(&self.running);
+        crate::logs::traceback::install_panic_hook();
         let (shared, cancel, _waker) = self.start(mode, &options, 1);
 
         if let Mode::Pool(pools) = &shared.mode {

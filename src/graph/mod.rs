@@ -11,6 +11,7 @@ use hashbrown::{DefaultHashBuilder, HashTable};
 use std::hash::BuildHasher;
 
 use crate::error::GraphError;
+use crate::logs::Logs;
 use crate::task::Task;
 
 pub(crate) use topology::Topology;
@@ -21,6 +22,8 @@ pub(crate) struct Graph {
     pub(crate) tasks: Vec<Task>,
     pub(crate) names: NameIndex,
     pub(crate) topology: Topology,
+    /// The tasks' log files, opened when the tasks are added.
+    pub(crate) logs: Logs,
 }
 
 impl Graph {
@@ -35,10 +38,12 @@ impl Graph {
         let names = validate::names(&tasks)?;
         validate::dependencies(&tasks)?;
         let topology = Topology::build(&tasks, &names)?;
+        let logs = Logs::build(&tasks)?;
         Ok(Graph {
             tasks,
             names,
             topology,
+            logs,
         })
     }
 
@@ -48,6 +53,7 @@ impl Graph {
             tasks: Vec::new(),
             names: NameIndex::default(),
             topology: Topology::default(),
+            logs: Logs::default(),
         }
     }
 
@@ -66,12 +72,14 @@ impl Graph {
             });
         }
         validate::task_dependencies(&task)?;
+        let log = self.logs.open(&task)?;
         self.tasks.push(task);
         let index = (self.tasks.len() - 1) as u32;
         match Topology::build(&self.tasks, &self.names_with(index)) {
             Ok(topology) => {
                 self.names.insert(&self.tasks, index);
                 self.topology = topology;
+                self.logs.attach(index as usize, log);
                 Ok(())
             }
             Err(error) => {
@@ -129,6 +137,7 @@ impl Graph {
             });
         }
         let removed = self.tasks.remove(index as usize);
+        self.logs.remove(index as usize);
         self.names = NameIndex::build(&self.tasks);
         self.topology = Topology::build(&self.tasks, &self.names)?;
         Ok(removed)

@@ -1,5 +1,7 @@
 //! Resolved edges and a topological order, built iteratively in O(V + E).
 
+use std::sync::OnceLock;
+
 use super::NameIndex;
 use crate::error::GraphError;
 use crate::task::Task;
@@ -17,6 +19,8 @@ pub(crate) struct Topology {
     /// insertion order.
     order: Vec<u32>,
     roots: u32,
+    /// Each task's position in `order`, worked out the first time it is asked for.
+    positions: OnceLock<Box<[u32]>>,
 }
 
 impl Topology {
@@ -73,6 +77,7 @@ impl Topology {
             succ_targets,
             order: Vec::new(),
             roots: 0,
+            positions: OnceLock::new(),
         };
         topology.sort(tasks)?;
         Ok(topology)
@@ -159,6 +164,18 @@ impl Topology {
     /// All task indices in topological order.
     pub(crate) fn order(&self) -> &[u32] {
         &self.order
+    }
+
+    /// The position of `task` in the topological order.
+    pub(crate) fn position(&self, task: u32) -> u32 {
+        let positions = self.positions.get_or_init(|| {
+            let mut positions = vec![0u32; self.order.len()].into_boxed_slice();
+            for (at, &task) in self.order.iter().enumerate() {
+                positions[task as usize] = at as u32;
+            }
+            positions
+        });
+        positions[task as usize]
     }
 
     /// The tasks without dependencies, in insertion order.

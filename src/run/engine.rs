@@ -112,6 +112,7 @@ pub(crate) struct Shared {
     seed: AtomicU64,
     pub(crate) in_flight: AtomicUsize,
     pub(crate) max_in_flight: usize,
+    pub(crate) log_faults: crate::logs::Faults,
 }
 
 impl Shared {
@@ -154,6 +155,7 @@ impl Shared {
             seed: AtomicU64::new(seed),
             in_flight: AtomicUsize::new(0),
             max_in_flight,
+            log_faults: Default::default(),
         }
     }
 
@@ -187,7 +189,12 @@ impl Shared {
     }
 
     /// Writes a line to the task's log file, if it has one.
-    pub(crate) fn log(&self, _task: u32, _level: Level, _message: std::fmt::Arguments<'_>) {}
+    #[inline]
+    pub(crate) fn log(&self, task: u32, level: Level, message: std::fmt::Arguments<'_>) {
+        if let Some(log) = self.graph.logs.get(task) {
+            self.write_log(task, log, level, message);
+        }
+    }
 
     /// The first attempt's start for `resume`, which is now for a first attempt.
     pub(crate) fn first_start(&self, resume: Resume) -> u64 {
@@ -286,12 +293,19 @@ impl Shared {
             end.first_start_ns
         };
         let status = end.status;
-        let detail = end.error.map(|error| {
-            Box::new(Detail {
+        let mut error = end.error;
+        if let Some(error) = &mut error {
+            let filter = self.graph.tasks[index as usize].frame_filter_value();
+            crate::logs::traceback::locate(error, filter);
+        }
+        let log_error = self.log_end(index, status, error.as_ref());
+        let detail = match error {
+            Some(error) => Some(Box::new(Detail {
                 error: Some(error),
-                log_error: None,
-            })
-        });
+                log_error,
+            })),
+            None => crate::logs::log_detail(log_error),
+        };
         let record = Record {
             result: end.result,
             detail,
@@ -316,7 +330,9 @@ impl Shared {
             } else {
                 Status::Skipped
             };
-            if self.record(task, Record::not_run(status, self.now_ns(), 0), tally) {
+            let mut record = Record::not_run(status, self.now_ns(), 0);
+            record.detail = crate::logs::log_detail(self.log_end(task, status, None));
+            if self.record(task, record, tally) {
                 self.release(task, false, ready, &mut skipped);
             }
         }
@@ -377,7 +393,8 @@ impl Shared {
                 continue;
             }
             let attempts = u32::from(self.state[index as usize].load(Ordering::Relaxed) == STARTED);
-            let record = Record::not_run(Status::Cancelled, now, attempts);
+            let mut record = Record::not_run(Status::Cancelled, now, attempts);
+            record.detail = crate::logs::log_detail(self.log_end(index, Status::Cancelled, None));
             self.record(index, record, &mut ended);
         }
         ended
@@ -413,6 +430,9 @@ impl Shared {
             };
             resume.first_start_ns = first_start_ns;
             self.started(index, resume.attempt);
+            if resume.attempt == 1 {
+                self.log(index, Level::Info, format_args!("Starting {}.", task.name));
+            }
             let cell = task.timeout_value().map(|timeout| {
                 let cell = Arc::new(AttemptCell::new(
                     &self.cancel,
@@ -738,8 +758,18 @@ fn merge_traced(error: &mut TaskError, traced: Vec<crate::error::TracedVar>) {
     }
 }
 
-/// Calls the task's callback, turning a panic into a failure of kind `panic`.
+/// Calls the task's callback, turning a panic into a failure of kind `panic`; a failure gets
+/// the backtrace captured where it happened.
 fn invoke(ctx: &TaskContext<'_>) -> Outcome {
+    let watch = crate::logs::traceback::Watch::start();
+    let mut outcome = invoke_unwatched(ctx);
+    if let Outcome::Failure(error) = &mut outcome {
+        watch.attach(error);
+    }
+    outcome
+}
+
+fn invoke_unwatched(ctx: &TaskContext<'_>) -> Outcome {
     match catch_unwind(AssertUnwindSafe(|| (ctx.task.callback)(ctx))) {
         Ok(outcome) => outcome,
         Err(payload) => {
