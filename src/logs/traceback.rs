@@ -25,6 +25,9 @@ use crate::error::TaskError;
 const ACTIVE: u8 = 1;
 /// Set when [`STASH`] holds a backtrace captured during the current callback.
 const STASHED: u8 = 2;
+/// Set when the callback panicked: the panic is the failure point, and errors created while
+/// unwinding or when the engine turns the panic into a failure do not replace its backtrace.
+const PANICKED: u8 = 4;
 
 thread_local! {
     static STATE: Cell<u8> = const { Cell::new(0) };
@@ -45,7 +48,7 @@ pub(crate) fn install_panic_hook() {
     panic::set_hook(Box::new(move |info| {
         if in_callback() {
             log::debug!("a task callback panicked: {info}");
-            stash(Backtrace::force_capture());
+            stash(Backtrace::force_capture(), PANICKED);
         } else {
             previous(info);
         }
@@ -56,19 +59,21 @@ fn in_callback() -> bool {
     STATE.try_with(|s| s.get() & ACTIVE != 0).unwrap_or(false)
 }
 
-fn stash(backtrace: Backtrace) {
+fn stash(backtrace: Backtrace, flags: u8) {
     let _ = STASH.try_with(|slot| {
         if let Ok(mut slot) = slot.try_borrow_mut() {
             *slot = Some(backtrace);
-            STATE.with(|s| s.set(s.get() | STASHED));
+            STATE.with(|s| s.set(s.get() | STASHED | flags));
         }
     });
 }
 
-/// Called whenever a [`TaskError`] is created: inside a callback, this is the failure point.
+/// Called whenever a [`TaskError`] is created: inside a callback, this is the failure point
+/// (the last error created wins, unless the callback panicked).
 pub(crate) fn note_failure() {
-    if in_callback() {
-        stash(Backtrace::force_capture());
+    let state = STATE.try_with(Cell::get).unwrap_or(0);
+    if state & ACTIVE != 0 && state & PANICKED == 0 {
+        stash(Backtrace::force_capture(), 0);
     }
 }
 
@@ -97,7 +102,7 @@ impl Watch {
         if STATE.with(|s| s.get() & STASHED == 0) {
             return;
         }
-        STATE.with(|s| s.set(s.get() & !STASHED));
+        STATE.with(|s| s.set(s.get() & !(STASHED | PANICKED)));
         if let Some(backtrace) = take_stash() {
             if error.traceback.is_none() {
                 error.traceback = Some(trim_native(&backtrace.to_string()));
@@ -320,6 +325,9 @@ fn split_location(text: &str) -> Option<(&str, &str)> {
     (!file.is_empty()).then_some((file, line))
 }
 
+/// Frames from which down a native backtrace only shows how the engine called the callback.
+const ENGINE_SYMBOLS: &[&str] = &["processes::run::", "processes::task::"];
+
 /// A captured native backtrace without the frames that only show how it was captured (the
 /// capture and panic machinery, this library's constructors) and without the engine frames
 /// below the callback.
@@ -330,7 +338,7 @@ fn trim_native(text: &str) -> String {
     };
     let end = frames[first..]
         .iter()
-        .find(|f| f.symbol.contains("processes::run::"))
+        .find(|f| ENGINE_SYMBOLS.iter().any(|e| f.symbol.contains(e)))
         .map_or(usize::MAX, |f| f.starts_at);
     let start = frames[first].starts_at;
     let kept: Vec<&str> = text
