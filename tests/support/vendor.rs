@@ -5,9 +5,8 @@ use processes::TaskError;
 /// Fails when `amount` is over `limit`.
 pub fn check(amount: i64, limit: i64) -> Result<i64, TaskError> {
     if amount > limit {
-        return Err(TaskError::new(format!(
-            "{amount} is over the limit of {limit}"
-        ))); // vendor error
+        let message = format!("{amount} is over the limit of {limit}");
+        return Err(TaskError::new(message)); // vendor error
     }
     Ok(amount)
 }
