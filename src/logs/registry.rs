@@ -55,6 +55,9 @@ pub(crate) struct Logs {
     tasks: Vec<Option<Arc<TaskLog>>>,
     /// Open files by canonical path; an entry dies with the last task using it.
     files: HashMap<PathBuf, Weak<LogFile>>,
+    /// Open files by absolute path as given, so that many tasks naming one file cost one
+    /// path resolution rather than one each.
+    given: HashMap<PathBuf, Weak<LogFile>>,
 }
 
 impl Logs {
@@ -79,12 +82,22 @@ impl Logs {
             path: path.to_owned(),
             reason: error.to_string(),
         };
-        let key = canonical(path).map_err(refused)?;
-        let file = match self.files.get(&key).and_then(Weak::upgrade) {
+        let known = self.given.get(path).and_then(Weak::upgrade);
+        let file = match known {
             Some(file) => file,
             None => {
-                let file = Arc::new(LogFile::open(&key).map_err(refused)?);
-                self.files.insert(key, Arc::downgrade(&file));
+                let key = canonical(path).map_err(refused)?;
+                let file = match self.files.get(&key).and_then(Weak::upgrade) {
+                    Some(file) => file,
+                    None => {
+                        let file = Arc::new(LogFile::open(&key).map_err(refused)?);
+                        self.files.insert(key, Arc::downgrade(&file));
+                        file
+                    }
+                };
+                if path.is_absolute() {
+                    self.given.insert(path.to_owned(), Arc::downgrade(&file));
+                }
                 file
             }
         };
@@ -112,6 +125,7 @@ impl Logs {
             self.tasks.remove(index);
         }
         self.files.retain(|_, file| file.strong_count() > 0);
+        self.given.retain(|_, file| file.strong_count() > 0);
     }
 
     /// The log of the task at `index`, if it has one.
