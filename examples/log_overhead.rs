@@ -13,7 +13,11 @@ use processes::{Callback, Outcome, Process, RunOptions, Task, Value};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
-    let tasks: usize = args.next().map(|a| a.parse()).transpose()?.unwrap_or(100_000);
+    let tasks: usize = args
+        .next()
+        .map(|a| a.parse())
+        .transpose()?
+        .unwrap_or(100_000);
     let rounds: usize = args.next().map(|a| a.parse()).transpose()?.unwrap_or(7);
     let base = args.next().map_or_else(std::env::temp_dir, Into::into);
     let dir = base.join(format!("processes-log-overhead-{}", std::process::id()));
@@ -45,8 +49,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let median = |runs: &[f64]| runs[runs.len() / 2];
     println!("independent, {tasks} tasks, 2 workers, best of {rounds} (median):");
-    println!("  no log files        {:8.1} ns/task ({:.1})", best[0], median(&all[0]));
-    println!("  shared file, 2 rec. {:8.1} ns/task ({:.1})", best[1], median(&all[1]));
+    println!(
+        "  no log files        {:8.1} ns/task ({:.1})",
+        best[0],
+        median(&all[0])
+    );
+    println!(
+        "  shared file, 2 rec. {:8.1} ns/task ({:.1})",
+        best[1],
+        median(&all[1])
+    );
     println!(
         "  logging costs       {:8.1} ns/task ({:.1})",
         best[1] - best[0],
