@@ -273,6 +273,9 @@ impl Task {
     }
 
     /// Writes this task's log records to `path`; tasks naming the same file share it.
+    ///
+    /// The file is opened for appending (and created) when the task is added to a process; a
+    /// missing folder or a permission problem is refused then, naming the task and the path.
     pub fn log_file(mut self, path: impl Into<PathBuf>) -> Task {
         self.options_mut().log_file = Some(path.into());
         self
@@ -315,7 +318,8 @@ impl Task {
     }
 
     /// Picks the traced-variables location: the innermost frame whose file or symbol contains
-    /// `filter`.
+    /// `filter`. When no frame matches, the innermost frame outside this library, the Rust
+    /// runtime and the language runtimes is kept, as without a filter.
     pub fn frame_filter(mut self, filter: &str) -> Task {
         self.options_mut().frame_filter = Some(filter.to_owned());
         self

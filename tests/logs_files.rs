@@ -78,6 +78,38 @@ fn a_folder_is_not_a_log_file() {
 }
 
 #[test]
+fn a_file_is_not_a_folder() {
+    let dir = scratch("not-folder");
+    let file = dir.join("plain.txt");
+    std::fs::write(&file, "").unwrap();
+    let error = Process::new("p", [ok("a").log_file(file.join("a.log"))]).unwrap_err();
+    let GraphError::LogFile { reason, .. } = error else {
+        panic!("unexpected error {error:?}");
+    };
+    assert!(reason.contains("Not a directory"), "{reason}");
+}
+
+/// CI runs as root, where file modes refuse nothing; sysfs attributes without a writer refuse
+/// even root.
+#[test]
+fn a_permission_problem_is_refused_even_for_root() {
+    let path = Path::new("/sys/kernel/notes");
+    if !path.exists() {
+        return;
+    }
+    let error = Process::new("p", [ok("notes").log_file(path)]).unwrap_err();
+    let GraphError::LogFile { task, reason, .. } = &error else {
+        panic!("unexpected error {error:?}");
+    };
+    assert_eq!(task, "notes");
+    assert!(
+        reason.contains("Permission denied") || reason.contains("Read-only file system"),
+        "{reason}"
+    );
+    assert!(error.to_string().contains("/sys/kernel/notes"), "{error}");
+}
+
+#[test]
 fn a_full_device_leaves_the_outcome_alone() {
     let dir = scratch("full");
     let good = dir.join("good.log");
