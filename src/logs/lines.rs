@@ -43,6 +43,7 @@ impl Shared {
 
     /// Writes the line saying how `task` ended and returns the task's first log error, if any.
     /// Does nothing for a task without a log file.
+    #[inline]
     pub(crate) fn log_end(
         &self,
         task: u32,
@@ -50,6 +51,17 @@ impl Shared {
         error: Option<&TaskError>,
     ) -> Option<String> {
         let log = self.graph.logs.get(task)?;
+        self.log_end_to(log, task, status, error)
+    }
+
+    #[inline(never)]
+    fn log_end_to(
+        &self,
+        log: &TaskLog,
+        task: u32,
+        status: Status,
+        error: Option<&TaskError>,
+    ) -> Option<String> {
         let name = self.task_name(task);
         match (status, error) {
             (Status::Success, _) => {
@@ -133,6 +145,7 @@ impl Shared {
 }
 
 /// The detail of a task that has no failure to report but whose log could not be written.
+#[inline]
 pub(crate) fn log_detail(log_error: Option<String>) -> Option<Box<Detail>> {
     log_error.map(|log_error| {
         Box::new(Detail {

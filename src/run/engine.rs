@@ -769,6 +769,7 @@ fn invoke(ctx: &TaskContext<'_>) -> Outcome {
     outcome
 }
 
+#[inline]
 fn invoke_unwatched(ctx: &TaskContext<'_>) -> Outcome {
     match catch_unwind(AssertUnwindSafe(|| (ctx.task.callback)(ctx))) {
         Ok(outcome) => outcome,
