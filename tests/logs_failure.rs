@@ -223,6 +223,25 @@ fn a_supplied_traceback_is_kept_and_filtered() {
 }
 
 #[test]
+fn an_error_converted_after_the_callback_returned_has_no_traceback() {
+    let task = Task::new("text", |ctx| {
+        ctx.trace("step", 3);
+        Err::<(), _>("plain text failure")
+    });
+    let process = Process::new("p", [task]).unwrap();
+    let report = process.run(RunOptions::new()).unwrap();
+    let error = report.entry("text").unwrap().error().unwrap();
+    assert_eq!(error.message(), "plain text failure");
+    assert_eq!(
+        error.traceback(),
+        None,
+        "only this library's frames were on the stack"
+    );
+    assert_eq!(error.location(), None);
+    assert_eq!(error.traced_vars().len(), 1);
+}
+
+#[test]
 fn an_error_made_outside_a_callback_has_no_traceback() {
     let error = TaskError::new("made by the host");
     assert_eq!(error.traceback, None);

@@ -105,7 +105,7 @@ impl Watch {
         STATE.with(|s| s.set(s.get() & !(STASHED | PANICKED)));
         if let Some(backtrace) = take_stash() {
             if error.traceback.is_none() {
-                error.traceback = Some(trim_native(&backtrace.to_string()));
+                error.traceback = trim_native(&backtrace.to_string());
             }
         }
     }
@@ -330,24 +330,26 @@ const ENGINE_SYMBOLS: &[&str] = &["processes::run::", "processes::task::"];
 
 /// A captured native backtrace without the frames that only show how it was captured (the
 /// capture and panic machinery, this library's constructors) and without the engine frames
-/// below the callback.
-fn trim_native(text: &str) -> String {
+/// below the callback. `None` when no frame is the user's: the error was made by this library
+/// after the callback returned (a callback answering `Err("text")`), and its frames would only
+/// mislead.
+fn trim_native(text: &str) -> Option<String> {
     let frames = frames(text);
-    let Some(first) = frames.iter().position(|f| !f.is_runtime()) else {
-        return text.to_owned();
-    };
-    let end = frames[first..]
+    // The callback's frames lie above the engine's; below them is whoever started the run.
+    let engine = frames
         .iter()
-        .find(|f| ENGINE_SYMBOLS.iter().any(|e| f.symbol.contains(e)))
-        .map_or(usize::MAX, |f| f.starts_at);
+        .position(|f| ENGINE_SYMBOLS.iter().any(|e| f.symbol.contains(e)));
+    let above = &frames[..engine.unwrap_or(frames.len())];
+    let first = above.iter().position(|f| !f.is_runtime())?;
     let start = frames[first].starts_at;
+    let end = engine.map_or(usize::MAX, |at| frames[at].starts_at);
     let kept: Vec<&str> = text
         .lines()
         .enumerate()
         .filter(|(n, _)| (start..end).contains(n))
         .map(|(_, line)| line)
         .collect();
-    kept.join("\n")
+    Some(kept.join("\n"))
 }
 
 #[cfg(test)]
@@ -397,9 +399,13 @@ mod tests {
 
     #[test]
     fn native_text_is_trimmed_to_the_callback() {
-        let trimmed = trim_native(RUST);
+        let trimmed = trim_native(RUST).unwrap();
         assert!(trimmed.starts_with("   2: app::vendor::check"));
         assert!(trimmed.trim_end().ends_with("./src/helper.rs:20:5"));
+        let ours =
+            "   0: processes::error::TaskError::new\n             at /x/src/error.rs:1:1\n   \
+                    1: processes::task::Task::new::{{closure}}\n   2: host::main";
+        assert_eq!(trim_native(ours), None);
     }
 
     #[test]
