@@ -15,6 +15,7 @@ use std::collections::HashSet;
 use std::fmt::{self, Write};
 
 use super::registry::TaskLog;
+use super::traceback;
 use super::Level;
 use crate::context::arguments;
 use crate::error::TaskError;
@@ -86,6 +87,24 @@ impl Shared {
             }
         }
         self.log_faults.take(task)
+    }
+
+    /// The detail of a task that ended with `error`: its traced-variables location found, its
+    /// failure written to its log, and any log error met on the way.
+    #[inline(never)]
+    pub(crate) fn failure_detail(
+        &self,
+        task: u32,
+        status: Status,
+        mut error: TaskError,
+    ) -> Box<Detail> {
+        let filter = self.graph.tasks[task as usize].frame_filter_value();
+        traceback::locate(&mut error, filter);
+        let log_error = self.log_end(task, status, Some(&error));
+        Box::new(Detail {
+            error: Some(error),
+            log_error,
+        })
     }
 
     /// The message of a failure's ERROR record: a first line, then the context block.

@@ -20,6 +20,7 @@ use std::panic;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::error::TaskError;
+use crate::task::Outcome;
 
 /// Set while a callback executes on this thread.
 const ACTIVE: u8 = 1;
@@ -77,11 +78,15 @@ pub(crate) fn note_failure() {
     }
 }
 
-/// Marks this thread as executing a callback until dropped; restores what an enclosing
-/// callback (a run nested inside a callback) had.
+/// Marks this thread as executing a callback from [`Watch::start`] to [`Watch::end`], and
+/// restores what an enclosing callback (a run nested inside a callback) had.
+///
+/// There is no `Drop`: the engine catches every panic of the callback, so `end` always runs,
+/// and a callback that succeeds costs two thread-local accesses.
 pub(crate) struct Watch {
     outer: u8,
-    outer_stash: Option<Backtrace>,
+    /// What an enclosing callback had stashed, put back when this one ends.
+    outer_stash: Option<Box<Backtrace>>,
 }
 
 impl Watch {
@@ -90,36 +95,42 @@ impl Watch {
     pub(crate) fn start() -> Watch {
         let outer = STATE.with(|s| s.replace(ACTIVE));
         let outer_stash = if outer & STASHED != 0 {
-            take_stash()
+            take_stash().map(Box::new)
         } else {
             None
         };
         Watch { outer, outer_stash }
     }
 
-    /// Gives `error` the backtrace captured at its failure point, unless it has a traceback.
-    pub(crate) fn attach(&self, error: &mut TaskError) {
-        if STATE.with(|s| s.get() & STASHED == 0) {
-            return;
+    /// Ends the watch; a failed `outcome` gets the backtrace captured at its failure point,
+    /// unless it has a traceback already.
+    #[inline]
+    pub(crate) fn end(self, outcome: &mut Outcome) {
+        let mine = STATE.with(|s| s.replace(self.outer));
+        if mine & STASHED != 0 || self.outer_stash.is_some() {
+            let failure = match outcome {
+                Outcome::Failure(error) => Some(error),
+                _ => None,
+            };
+            self.end_slowly(mine, failure);
         }
-        STATE.with(|s| s.set(s.get() & !(STASHED | PANICKED)));
-        if let Some(backtrace) = take_stash() {
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn end_slowly(self, mine: u8, failure: Option<&mut TaskError>) {
+        let captured = if mine & STASHED != 0 {
+            take_stash()
+        } else {
+            None
+        };
+        if let (Some(error), Some(backtrace)) = (failure, captured) {
             if error.traceback.is_none() {
                 error.traceback = trim_native(&backtrace.to_string());
             }
         }
-    }
-}
-
-impl Drop for Watch {
-    #[inline]
-    fn drop(&mut self) {
-        let mine = STATE.with(|s| s.replace(self.outer));
-        if mine & STASHED != 0 {
-            take_stash();
-        }
-        if let Some(outer) = self.outer_stash.take() {
-            let _ = STASH.try_with(|slot| *slot.borrow_mut() = Some(outer));
+        if let Some(outer) = self.outer_stash {
+            let _ = STASH.try_with(|slot| *slot.borrow_mut() = Some(*outer));
         }
     }
 }

@@ -23,7 +23,7 @@ use crate::context::TaskContext;
 use crate::error::{ErrorKind, RunError, TaskError};
 use crate::graph::Graph;
 use crate::logs::Level;
-use crate::report::{Detail, Record, Records, Report, Status};
+use crate::report::{Record, Records, Report, Status};
 use crate::task::{Outcome, TriggerRule};
 use crate::value::Value;
 
@@ -293,18 +293,9 @@ impl Shared {
             end.first_start_ns
         };
         let status = end.status;
-        let mut error = end.error;
-        if let Some(error) = &mut error {
-            let filter = self.graph.tasks[index as usize].frame_filter_value();
-            crate::logs::traceback::locate(error, filter);
-        }
-        let log_error = self.log_end(index, status, error.as_ref());
-        let detail = match error {
-            Some(error) => Some(Box::new(Detail {
-                error: Some(error),
-                log_error,
-            })),
-            None => crate::logs::log_detail(log_error),
+        let detail = match end.error {
+            Some(error) => Some(self.failure_detail(index, status, error)),
+            None => crate::logs::log_detail(self.log_end(index, status, None)),
         };
         let record = Record {
             result: end.result,
@@ -445,7 +436,9 @@ impl Shared {
                 cell
             });
             let ctx = TaskContext::new(self, index, resume.attempt, first_start_ns, cell);
-            let outcome = invoke(&ctx);
+            let watch = crate::logs::traceback::Watch::start();
+            let mut outcome = invoke(&ctx);
+            watch.end(&mut outcome);
             let traced = ctx.traced.take();
             let cell = ctx.cell.into_inner();
             let outcome = match cell {
@@ -758,19 +751,8 @@ fn merge_traced(error: &mut TaskError, traced: Vec<crate::error::TracedVar>) {
     }
 }
 
-/// Calls the task's callback, turning a panic into a failure of kind `panic`; a failure gets
-/// the backtrace captured where it happened.
+/// Calls the task's callback, turning a panic into a failure of kind `panic`.
 fn invoke(ctx: &TaskContext<'_>) -> Outcome {
-    let watch = crate::logs::traceback::Watch::start();
-    let mut outcome = invoke_unwatched(ctx);
-    if let Outcome::Failure(error) = &mut outcome {
-        watch.attach(error);
-    }
-    outcome
-}
-
-#[inline]
-fn invoke_unwatched(ctx: &TaskContext<'_>) -> Outcome {
     match catch_unwind(AssertUnwindSafe(|| (ctx.task.callback)(ctx))) {
         Ok(outcome) => outcome,
         Err(payload) => {
