@@ -593,9 +593,6 @@ impl Shared {
             attempt: cell.attempt,
             reason,
         };
-        if self.is_ended(cell.task) {
-            return Err(abandoned("run cancelled"));
-        }
         match cell.settle() {
             Ok(()) => {}
             Err(Settled::Already) => {
@@ -606,6 +603,9 @@ impl Shared {
             }
             Err(Settled::TimedOut) => return Err(abandoned("timed out")),
         }
+        if self.is_ended(cell.task) {
+            return Err(abandoned("run cancelled"));
+        }
         self.attempt_over();
         self.settle_attempt(cell, outcome);
         Ok(())
@@ -613,8 +613,10 @@ impl Shared {
 
     /// An attempt handed to the host ended (settled or timed out).
     pub(crate) fn attempt_over(&self) {
-        if matches!(self.mode, Mode::Queue(_)) && self.in_flight.load(Ordering::Acquire) > 0 {
-            self.in_flight.fetch_sub(1, Ordering::AcqRel);
+        let released = self
+            .in_flight
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1));
+        if released.is_ok() {
             self.notify();
         }
     }
