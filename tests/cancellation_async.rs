@@ -55,14 +55,25 @@ fn cancelling_mid_run_stops_new_tasks_and_returns_promptly() {
             let report = process.run(options).unwrap();
             let returned = Instant::now();
             let cancelled_at = cancel_thread.join().unwrap();
-            assert!(returned - cancelled_at < Duration::from_millis(500), "prompt return");
+            assert!(
+                returned - cancelled_at < Duration::from_millis(500),
+                "prompt return"
+            );
             assert!(report.was_cancelled());
-            assert_eq!(started.load(Ordering::SeqCst), 1, "no task starts after the cancel");
+            assert_eq!(
+                started.load(Ordering::SeqCst),
+                1,
+                "no task starts after the cancel"
+            );
             let later = report.entry("later3").unwrap();
             assert_eq!(later.status(), Status::Cancelled);
             assert_eq!(later.attempts(), 0);
             assert_eq!(report.counts().cancelled, 21 - report.counts().errored);
-            assert_eq!(report.counts().skipped, 0, "cancelled is distinct from skipped");
+            assert_eq!(
+                report.counts().skipped,
+                0,
+                "cancelled is distinct from skipped"
+            );
         }
     });
 }
@@ -72,8 +83,11 @@ fn a_token_cancelled_before_the_run_cancels_everything() {
     timed(|| {
         let token = CancelToken::new();
         token.cancel();
-        let process = Process::new("pre", vec![common::ok("a", 1), common::ok("b", 2).after("a")])
-            .unwrap();
+        let process = Process::new(
+            "pre",
+            vec![common::ok("a", 1), common::ok("b", 2).after("a")],
+        )
+        .unwrap();
         let report = process.run(RunOptions::new().cancel_token(token)).unwrap();
         assert_eq!(report.counts().cancelled, 2);
     });
@@ -90,7 +104,10 @@ fn a_pending_task_completes_from_another_thread() {
                     thread::sleep(Duration::from_millis(30));
                     completion.succeed(seed * 2).unwrap();
                     let again = completion.succeed(0).unwrap_err();
-                    assert!(matches!(again, RunError::AlreadyCompleted { attempt: 1, .. }));
+                    assert!(matches!(
+                        again,
+                        RunError::AlreadyCompleted { attempt: 1, .. }
+                    ));
                 });
                 Outcome::Pending
             })
@@ -103,16 +120,23 @@ fn a_pending_task_completes_from_another_thread() {
             let tasks = vec![
                 async_task,
                 failing_async,
-                Task::new("use", |ctx| Ok::<_, TaskError>(ctx.arg(0).unwrap().clone())).inject("fetch"),
+                Task::new("use", |ctx| Ok::<_, TaskError>(ctx.arg(0).unwrap().clone()))
+                    .inject("fetch"),
                 common::ok("after_flaky", 1).after("flaky"),
             ];
             let process = Process::new("async", tasks).unwrap();
             let report = process.run(RunOptions::new().parallel(parallel)).unwrap();
-            assert_eq!(report.entry("use").unwrap().result(), Some(&Value::from(42)));
+            assert_eq!(
+                report.entry("use").unwrap().result(),
+                Some(&Value::from(42))
+            );
             assert!(report.entry("fetch").unwrap().elapsed() >= Duration::from_millis(30));
             let flaky = report.entry("flaky").unwrap();
             assert_eq!(flaky.error().unwrap().message(), "remote said no");
-            assert_eq!(report.entry("after_flaky").unwrap().status(), Status::Skipped);
+            assert_eq!(
+                report.entry("after_flaky").unwrap().status(),
+                Status::Skipped
+            );
         }
     });
 }
@@ -134,7 +158,16 @@ fn a_pending_task_times_out_and_its_late_completion_is_refused() {
         let completion = take.recv().unwrap();
         assert!(completion.cancel_token().is_cancelled());
         let late = completion.succeed(1).unwrap_err();
-        assert!(matches!(late, RunError::Abandoned { reason: "timed out", .. }), "{late}");
+        assert!(
+            matches!(
+                late,
+                RunError::Abandoned {
+                    reason: "timed out",
+                    ..
+                }
+            ),
+            "{late}"
+        );
     });
 }
 
@@ -142,9 +175,14 @@ fn a_pending_task_times_out_and_its_late_completion_is_refused() {
 fn answering_pending_without_a_handle_is_a_failure() {
     timed(|| {
         let task = Task::with_outcome("confused", |_| Outcome::Pending);
-        let report = Process::new("p", vec![task]).unwrap().run(RunOptions::new()).unwrap();
+        let report = Process::new("p", vec![task])
+            .unwrap()
+            .run(RunOptions::new())
+            .unwrap();
         let error = report.entry("confused").unwrap().error().unwrap();
-        assert!(error.message().contains("pending without taking a completion handle"));
+        assert!(error
+            .message()
+            .contains("pending without taking a completion handle"));
     });
 }
 
@@ -159,11 +197,23 @@ impl Observer for Recorder {
         let line = match event {
             Event::TaskStarted { task, attempt } => format!("start {task} {attempt}"),
             Event::AttemptFailed { task, attempt, .. } => format!("retry {task} {attempt}"),
-            Event::TaskFinished { task, status, done, total } => {
-                self.finished.lock().unwrap().push((task.to_string(), *status, *done, *total));
+            Event::TaskFinished {
+                task,
+                status,
+                done,
+                total,
+            } => {
+                self.finished
+                    .lock()
+                    .unwrap()
+                    .push((task.to_string(), *status, *done, *total));
                 format!("end {task} {status}")
             }
-            Event::RunFinished { done, total, cancelled } => {
+            Event::RunFinished {
+                done,
+                total,
+                cancelled,
+            } => {
                 format!("run {done}/{total} {cancelled}")
             }
         };
@@ -178,7 +228,10 @@ fn every_task_gets_exactly_one_terminal_event() {
             common::failing("bad", "no"),
             Task::new("retry", |ctx| {
                 if ctx.attempt() == 1 {
-                    Err(TaskError::with_kind(processes::ErrorKind::Connection, "blip"))
+                    Err(TaskError::with_kind(
+                        processes::ErrorKind::Connection,
+                        "blip",
+                    ))
                 } else {
                     Ok(Value::Null)
                 }
@@ -187,12 +240,18 @@ fn every_task_gets_exactly_one_terminal_event() {
         ];
         for i in 0..30 {
             let task = common::ok(&format!("t{i}"), i);
-            tasks.push(if i % 3 == 0 { task.after("bad") } else { task.after("retry") });
+            tasks.push(if i % 3 == 0 {
+                task.after("bad")
+            } else {
+                task.after("retry")
+            });
         }
         let process = Process::new("events", tasks).unwrap();
         for parallel in [false, true] {
             let recorder = Arc::new(Recorder::default());
-            let options = RunOptions::new().parallel(parallel).observer(recorder.clone());
+            let options = RunOptions::new()
+                .parallel(parallel)
+                .observer(recorder.clone());
             process.run(options).unwrap();
             let finished = recorder.finished.lock().unwrap();
             assert_eq!(finished.len(), 32);

@@ -15,7 +15,9 @@ use common::timed;
 
 /// Tasks whose callbacks must never be called in a host-driven run.
 fn never(name: &str) -> Task {
-    Task::new(name, |_| -> Result<Value, TaskError> { panic!("a callback ran in a hosted run") })
+    Task::new(name, |_| -> Result<Value, TaskError> {
+        panic!("a callback ran in a hosted run")
+    })
 }
 
 fn graph() -> Process {
@@ -35,7 +37,10 @@ fn graph() -> Process {
 
 fn perform(assignment: &Assignment) -> Result<Value, TaskError> {
     if assignment.name() == "bad" {
-        return Err(TaskError::with_kind(ErrorKind::Other("HostError".into()), "host failure"));
+        return Err(TaskError::with_kind(
+            ErrorKind::Other("HostError".into()),
+            "host failure",
+        ));
     }
     let sum: i64 = assignment.args().iter().filter_map(Value::as_int).sum();
     Ok(Value::from(sum + 1))
@@ -45,7 +50,9 @@ fn perform(assignment: &Assignment) -> Result<Value, TaskError> {
 fn the_host_runs_every_task_in_batches_within_the_limit() {
     timed(|| {
         let process = graph();
-        let run = process.start_hosted(RunOptions::new().max_workers(3)).unwrap();
+        let run = process
+            .start_hosted(RunOptions::new().max_workers(3))
+            .unwrap();
         assert!(process.is_running());
         let mut seen = HashSet::new();
         loop {
@@ -70,10 +77,28 @@ fn the_host_runs_every_task_in_batches_within_the_limit() {
             workers.into_iter().for_each(|w| w.join().unwrap());
         }
         let report = run.report().unwrap();
-        assert_eq!(report.entry("root").unwrap().result(), Some(&Value::from(11)));
-        assert_eq!(report.entry("mid0").unwrap().result(), Some(&Value::from(12)));
-        assert_eq!(report.entry("sink").unwrap().result(), Some(&Value::from(97)));
-        assert_eq!(report.entry("bad").unwrap().error().unwrap().kind().as_str(), "HostError");
+        assert_eq!(
+            report.entry("root").unwrap().result(),
+            Some(&Value::from(11))
+        );
+        assert_eq!(
+            report.entry("mid0").unwrap().result(),
+            Some(&Value::from(12))
+        );
+        assert_eq!(
+            report.entry("sink").unwrap().result(),
+            Some(&Value::from(97))
+        );
+        assert_eq!(
+            report
+                .entry("bad")
+                .unwrap()
+                .error()
+                .unwrap()
+                .kind()
+                .as_str(),
+            "HostError"
+        );
         assert_eq!(report.entry("after_bad").unwrap().status(), Status::Skipped);
         assert!(!seen.contains("after_bad"));
         drop(run);
@@ -90,9 +115,15 @@ fn completing_twice_is_refused() {
         let completion = batch[0].completion().clone();
         completion.succeed(1).unwrap();
         let error = completion.succeed(2).unwrap_err();
-        assert_eq!(error.to_string(), "task \"a\": attempt 1 was already completed");
+        assert_eq!(
+            error.to_string(),
+            "task \"a\": attempt 1 was already completed"
+        );
         assert_eq!(run.wait(Some(Duration::from_secs(1))), Readiness::Finished);
-        assert_eq!(run.report().unwrap().entry("a").unwrap().result(), Some(&Value::from(1)));
+        assert_eq!(
+            run.report().unwrap().entry("a").unwrap().result(),
+            Some(&Value::from(1))
+        );
     });
 }
 
@@ -123,7 +154,10 @@ fn a_hosted_run_retries_and_times_out() {
         let report = run.report().unwrap();
         assert_eq!(report.entry("flaky").unwrap().attempts(), 3);
         assert_eq!(report.entry("flaky").unwrap().status(), Status::Success);
-        assert_eq!(report.entry("slow").unwrap().error().unwrap().kind(), &ErrorKind::Timeout);
+        assert_eq!(
+            report.entry("slow").unwrap().error().unwrap().kind(),
+            &ErrorKind::Timeout
+        );
         let late = held[0].succeed(1).unwrap_err();
         assert!(matches!(late, RunError::Abandoned { .. }));
         assert_eq!(attempts.iter().filter(|a| a.0 == "flaky").count(), 3);
@@ -141,12 +175,21 @@ fn a_second_run_while_hosted_is_refused_and_dropping_cancels() {
         run.cancel();
         assert!(run.is_finished());
         let late = assignment.completion().succeed(1).unwrap_err();
-        assert!(matches!(late, RunError::Abandoned { reason: "run cancelled", .. }));
+        assert!(matches!(
+            late,
+            RunError::Abandoned {
+                reason: "run cancelled",
+                ..
+            }
+        ));
         let report = run.report().unwrap();
         assert_eq!(report.counts().cancelled, 12);
         assert_eq!(report.entry("root").unwrap().attempts(), 1);
         drop(run);
         let again = process.run(RunOptions::new().parallel(false)).unwrap();
-        assert_eq!(again.entry("root").unwrap().error().unwrap().kind(), &ErrorKind::Panic);
+        assert_eq!(
+            again.entry("root").unwrap().error().unwrap().kind(),
+            &ErrorKind::Panic
+        );
     });
 }

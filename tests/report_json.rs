@@ -26,7 +26,10 @@ fn report() -> processes::Report {
         common::ok("child", 1).after("explode"),
         common::ok("grandchild", 1).after("child"),
     ];
-    Process::new("json", tasks).unwrap().run(RunOptions::new()).unwrap()
+    Process::new("json", tasks)
+        .unwrap()
+        .run(RunOptions::new())
+        .unwrap()
 }
 
 #[test]
@@ -37,7 +40,10 @@ fn json_has_every_field_in_topological_order() {
     assert_eq!(json["cancelled"], false);
     assert_eq!(json["counts"]["errored"], 1);
     let entries = json["entries"].as_array().unwrap();
-    let names: Vec<_> = entries.iter().map(|e| e["name"].as_str().unwrap()).collect();
+    let names: Vec<_> = entries
+        .iter()
+        .map(|e| e["name"].as_str().unwrap())
+        .collect();
     assert_eq!(names, ["values", "explode", "child", "grandchild"]);
 
     let values = &entries[0];
@@ -47,10 +53,20 @@ fn json_has_every_field_in_topological_order() {
     assert!(values["elapsed_seconds"].as_f64().unwrap() >= 0.0);
     assert!(values["started_at"].as_str().unwrap().ends_with('Z'));
     let args = values["args"].as_array().unwrap();
-    assert_eq!(args[0], serde_json::json!({"type": "float", "value": 1.5, "display": "1.5"}));
+    assert_eq!(
+        args[0],
+        serde_json::json!({"type": "float", "value": 1.5, "display": "1.5"})
+    );
     assert_eq!(args[1]["value"], "NaN");
-    assert_eq!(args[2], serde_json::json!({"type": "bytes", "value": "AP8=", "display": "b\"\\x00\\xff\""}));
-    assert_eq!(args[3]["value"].as_i64(), Some(i64::MAX), "integers stay exact");
+    assert_eq!(
+        args[2],
+        serde_json::json!({"type": "bytes", "value": "AP8=", "display": "b\"\\x00\\xff\""})
+    );
+    assert_eq!(
+        args[3]["value"].as_i64(),
+        Some(i64::MAX),
+        "integers stay exact"
+    );
     assert_eq!(values["kwargs"][0]["name"], "label");
     assert_eq!(values["kwargs"][0]["value"]["value"], "quoted \"text\"");
     assert_eq!(values["kwargs"][1]["value"]["type"], "null");
@@ -65,9 +81,15 @@ fn json_has_every_field_in_topological_order() {
     assert_eq!(error["kind"], "error");
     assert_eq!(error["message"], "bad <row>");
     assert_eq!(error["traceback"], "frame one\nframe two");
-    assert_eq!(error["traced_vars"][0], serde_json::json!({"name": "row", "value": "17"}));
+    assert_eq!(
+        error["traced_vars"][0],
+        serde_json::json!({"name": "row", "value": "17"})
+    );
     assert_eq!(error["traced_vars"][1]["value"], "\"/tmp/x\"");
-    assert_eq!(error["downstream"], serde_json::json!(["child", "grandchild"]));
+    assert_eq!(
+        error["downstream"],
+        serde_json::json!(["child", "grandchild"])
+    );
 
     let child = &entries[2];
     assert_eq!(child["status"], "skipped");
@@ -79,8 +101,14 @@ fn json_has_every_field_in_topological_order() {
 #[test]
 fn views_and_timestamps_agree() {
     let report = report();
-    assert_eq!(report.successes().map(|e| e.name()).collect::<Vec<_>>(), ["values"]);
-    assert_eq!(report.errored().map(|e| e.name()).collect::<Vec<_>>(), ["explode"]);
+    assert_eq!(
+        report.successes().map(|e| e.name()).collect::<Vec<_>>(),
+        ["values"]
+    );
+    assert_eq!(
+        report.errored().map(|e| e.name()).collect::<Vec<_>>(),
+        ["explode"]
+    );
     assert_eq!(report.skipped().count(), 2);
     assert!(report.with_status(Status::Cancelled).next().is_none());
     let values = report.entry("VALUES").unwrap();

@@ -17,7 +17,11 @@ fn chain(fail_first: bool) -> Vec<Task> {
     let fail: Callback = Arc::new(|_| Outcome::Failure(TaskError::new("head of the chain")));
     (0..N)
         .map(|i| {
-            let callback = if i == 0 && fail_first { fail.clone() } else { pass.clone() };
+            let callback = if i == 0 && fail_first {
+                fail.clone()
+            } else {
+                pass.clone()
+            };
             let task = Task::with_callback(&format!("t{i}"), callback);
             if i == 0 {
                 task
@@ -42,7 +46,10 @@ fn a_million_task_chain_runs_and_skips_without_recursion() {
         assert_eq!(report.counts().skipped, N - 1);
         let head = report.entry("t0").unwrap();
         assert_eq!(head.error().unwrap().downstream().len(), N - 1);
-        assert_eq!(report.entry("t999999").unwrap().skipped_because(), Some("t999998"));
+        assert_eq!(
+            report.entry("t999999").unwrap().skipped_because(),
+            Some("t999998")
+        );
     });
 }
 
