@@ -101,6 +101,8 @@ pub(crate) struct Shared {
     state: Box<[AtomicU8]>,
     pub(crate) records: Arc<Records>,
     done: Padded<AtomicUsize>,
+    /// With an observer: tasks whose end event has been numbered.
+    announced: AtomicUsize,
     /// Raw clock reading at the run's start; task timestamps count from it.
     origin: u64,
     started: Instant,
@@ -144,6 +146,7 @@ impl Shared {
             state,
             records: Arc::new(records),
             done: Padded(AtomicUsize::new(0)),
+            announced: AtomicUsize::new(0),
             origin: clock::raw(),
             started: Instant::now(),
             started_at,
@@ -329,13 +332,16 @@ impl Shared {
             return false;
         }
         if self.observer.is_some() {
-            let done = self.add_done(1);
+            // Numbered before the event, counted after it, so that the run cannot be seen
+            // finished while an event is still being delivered.
+            let done = self.announced.fetch_add(1, Ordering::AcqRel) + 1;
             self.emit(Event::TaskFinished {
                 task: self.task_name(index),
                 status,
                 done,
                 total: self.total(),
             });
+            self.add_done(1);
         } else {
             *tally += 1;
         }
