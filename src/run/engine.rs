@@ -74,7 +74,8 @@ impl Resume {
 pub(crate) struct Final {
     status: Status,
     result: Value,
-    error: Option<TaskError>,
+    /// Boxed so that the hot path (success) moves a small value around.
+    error: Option<Box<TaskError>>,
     attempts: u32,
     first_start_ns: u64,
 }
@@ -178,6 +179,7 @@ impl Shared {
         (record.status == Status::Success).then_some(&record.result)
     }
 
+    #[inline]
     pub(crate) fn emit(&self, event: Event<'_>) {
         if let Some(observer) = &self.observer {
             if catch_unwind(AssertUnwindSafe(|| observer.on_event(&event))).is_err() {
@@ -291,7 +293,7 @@ impl Shared {
         let status = end.status;
         let detail = end.error.map(|error| {
             Box::new(Detail {
-                error: Some(error),
+                error: Some(*error),
                 log_error: None,
             })
         });
@@ -434,18 +436,18 @@ impl Shared {
             let outcome = invoke(&ctx);
             let traced = ctx.traced.take();
             let cell = ctx.cell.into_inner();
-            let outcome = match cell {
+            let outcome: Result<Value, Box<TaskError>> = match cell {
                 None => match outcome {
                     Outcome::Success(value) => Ok(value),
-                    Outcome::Failure(error) => Err(error),
-                    Outcome::Pending => Err(TaskError::new(
+                    Outcome::Failure(error) => Err(Box::new(error)),
+                    Outcome::Pending => Err(Box::new(TaskError::new(
                         "the callback answered pending without taking a completion handle",
-                    )),
+                    ))),
                 },
                 Some(cell) => match cell.callback_returned(matches!(outcome, Outcome::Pending)) {
                     Returned::Accept => match outcome {
                         Outcome::Success(value) => Ok(value),
-                        Outcome::Failure(error) => Err(error),
+                        Outcome::Failure(error) => Err(Box::new(error)),
                         Outcome::Pending => return None,
                     },
                     Returned::Wait => return None,
@@ -582,7 +584,7 @@ impl Shared {
                     self.retry(cell.task, resume.next(cell.first_start_ns), delay);
                     return;
                 }
-                None => errored(error, cell.attempt, cell.first_start_ns),
+                None => errored(Box::new(error), cell.attempt, cell.first_start_ns),
             },
         };
         self.finish_elsewhere(cell.task, end);
@@ -646,7 +648,8 @@ impl Shared {
             self.attempt_over();
         }
         if !may_retry {
-            self.finish_elsewhere(cell.task, errored(error, cell.attempt, cell.first_start_ns));
+            let end = errored(Box::new(error), cell.attempt, cell.first_start_ns);
+            self.finish_elsewhere(cell.task, end);
             return;
         }
         let delay = self
@@ -727,7 +730,7 @@ impl Shared {
     }
 }
 
-fn errored(error: TaskError, attempts: u32, first_start_ns: u64) -> Final {
+fn errored(error: Box<TaskError>, attempts: u32, first_start_ns: u64) -> Final {
     Final {
         status: Status::Errored,
         result: Value::Null,
