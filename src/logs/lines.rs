@@ -96,8 +96,9 @@ impl Shared {
         &self,
         task: u32,
         status: Status,
-        mut error: TaskError,
+        error: Box<TaskError>,
     ) -> Box<Detail> {
+        let mut error = *error;
         let filter = self.graph.tasks[task as usize].frame_filter_value();
         traceback::locate(&mut error, filter);
         let log_error = self.log_end(task, status, Some(&error));
