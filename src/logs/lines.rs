@@ -96,9 +96,8 @@ impl Shared {
         &self,
         task: u32,
         status: Status,
-        error: Box<TaskError>,
+        mut error: TaskError,
     ) -> Box<Detail> {
-        let mut error = *error;
         let filter = self.graph.tasks[task as usize].frame_filter_value();
         traceback::locate(&mut error, filter);
         let log_error = self.log_end(task, status, Some(&error));

@@ -299,7 +299,7 @@ impl Shared {
         };
         let status = end.status;
         let detail = match end.error {
-            Some(error) => Some(self.failure_detail(index, status, error)),
+            Some(error) => Some(self.failure_detail(index, status, *error)),
             None => crate::logs::log_detail(self.log_end(index, status, None)),
         };
         let record = Record {
