@@ -231,7 +231,8 @@ impl fmt::Display for ChannelOutcome {
 
 impl Report {
     /// Sends this report to each channel in order, after applying `options`, and returns
-    /// one outcome per channel, in the same order. A channel that fails or panics does not
+    /// one outcome per channel, in the same order. `channels` may be `&dyn Channel`s,
+    /// `Box<dyn Channel>`s or channels of one type. A channel that fails or panics does not
     /// stop the others. Fails before calling any channel when the task filter names a task
     /// that the report does not have.
     pub fn notify<C>(
@@ -240,7 +241,7 @@ impl Report {
         options: &NotifyOptions,
     ) -> Result<Vec<ChannelOutcome>, NotifyError>
     where
-        C: AsChannel,
+        C: Channel,
     {
         let delivery = Delivery::new(self, options)?;
         let skip = if delivery.entries.is_empty() {
@@ -256,7 +257,6 @@ impl Report {
         let outcomes = channels
             .iter()
             .map(|channel| {
-                let channel = channel.as_channel();
                 if let Some(reason) = skip {
                     return ChannelOutcome::Skipped(reason);
                 }
@@ -286,40 +286,23 @@ impl Report {
     }
 }
 
-/// A reference to a channel, so that [`Report::notify`] takes `&[&dyn Channel]`,
-/// `&[Box<dyn Channel>]` or a slice of one concrete channel type alike.
-pub trait AsChannel {
-    /// The channel.
-    fn as_channel(&self) -> &dyn Channel;
-}
+impl<T: Channel + ?Sized> Channel for &T {
+    fn describe(&self) -> String {
+        (**self).describe()
+    }
 
-impl<T: Channel> AsChannel for T {
-    fn as_channel(&self) -> &dyn Channel {
-        self
+    fn send(&self, delivery: &Delivery<'_>) -> Result<(), ChannelError> {
+        (**self).send(delivery)
     }
 }
 
-impl AsChannel for &dyn Channel {
-    fn as_channel(&self) -> &dyn Channel {
-        *self
+impl<T: Channel + ?Sized> Channel for Box<T> {
+    fn describe(&self) -> String {
+        (**self).describe()
     }
-}
 
-impl AsChannel for Box<dyn Channel> {
-    fn as_channel(&self) -> &dyn Channel {
-        self.as_ref()
-    }
-}
-
-impl AsChannel for &(dyn Channel + Send + Sync) {
-    fn as_channel(&self) -> &dyn Channel {
-        *self
-    }
-}
-
-impl AsChannel for Box<dyn Channel + Send + Sync> {
-    fn as_channel(&self) -> &dyn Channel {
-        self.as_ref()
+    fn send(&self, delivery: &Delivery<'_>) -> Result<(), ChannelError> {
+        (**self).send(delivery)
     }
 }
 
