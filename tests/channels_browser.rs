@@ -45,6 +45,7 @@ fn chromium(browser: &str, page: &Path, action: &str, profile: &Path) -> String 
             "--disable-background-networking",
             "--disable-component-update",
             "--disable-sync",
+            "--disable-dev-shm-usage",
             "--hide-scrollbars",
             "--window-size=1000,1600",
         ])

@@ -231,6 +231,7 @@ fn fail_beside_a_working_channel(failing: EmailChannel, tag: &str) -> (ChannelEr
         .notify(&channels, &NotifyOptions::new())
         .expect(NEEDS);
     let elapsed = started.elapsed();
+    eprintln!("{tag}: {} after {elapsed:?}", outcomes[0]);
     assert!(outcomes[1].is_delivered(), "{}", outcomes[1]);
     smtp.received(&witness_address);
     match outcomes.remove(0) {
@@ -332,5 +333,28 @@ fn implicit_tls_against_a_plain_server_is_a_tls_error() {
     assert!(
         elapsed < TIMEOUT * 2 + Duration::from_secs(1),
         "took {elapsed:?}"
+    );
+}
+
+#[test]
+#[ignore = "needs the SMTP servers of scripts/test.d/30-channels.sh"]
+fn starttls_happens_without_credentials_too() {
+    let smtp = Smtp::new();
+    // No credentials: the channel still upgrades with STARTTLS (the server refuses plain-text
+    // commands with "Must issue a STARTTLS command first"), then the server asks for AUTH.
+    let failing = EmailChannel::builder()
+        .server("127.0.0.1", smtp.port("starttls"))
+        .security(Security::StartTls)
+        .root_certificate_pem(smtp.ca())
+        .sender("reports@example.com")
+        .recipient("nobody@example.com")
+        .timeout(TIMEOUT)
+        .build()
+        .expect("valid config");
+    let (error, _) = fail_beside_a_working_channel(failing, "nocredentials");
+    assert!(
+        matches!(&error, ChannelError::SmtpAuth { code, detail, .. }
+            if code == "530" && detail.contains("Authentication required")),
+        "{error}"
     );
 }

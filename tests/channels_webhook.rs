@@ -202,6 +202,10 @@ fn a_500_a_hang_and_a_redirect_are_errors_and_others_still_deliver() {
         .notify(&channels, &NotifyOptions::new())
         .expect(NEEDS);
     let elapsed = started.elapsed();
+    for outcome in &outcomes {
+        eprintln!("webhook faults: {outcome}");
+    }
+    eprintln!("webhook faults: all four channels took {elapsed:?}");
 
     match outcomes[0].error() {
         Some(ChannelError::WebhookStatus { status, body, .. }) => {

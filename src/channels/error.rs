@@ -221,3 +221,12 @@ pub(crate) fn chain_text(error: &(dyn std::error::Error + 'static)) -> String {
     }
     text
 }
+
+/// The innermost source of an error: the system's own words, without the layers' prefixes.
+pub(crate) fn root_text(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut current = error;
+    while let Some(source) = current.source() {
+        current = source;
+    }
+    current.to_string()
+}

@@ -15,7 +15,7 @@ use hmac::{Hmac, Mac};
 use serde_json::{json, Map, Value};
 use sha2::Sha256;
 
-use super::error::{chain_text, io_kind, is_timeout, ChannelError, ConfigError};
+use super::error::{io_kind, is_timeout, root_text, ChannelError, ConfigError};
 use super::{Channel, Delivery};
 use crate::report::Entry;
 
@@ -268,7 +268,7 @@ impl WebhookChannel {
 
     fn transport_error(&self, error: ureq::Error) -> ChannelError {
         let url = self.url.clone();
-        let detail = chain_text(&error);
+        let detail = root_text(&error);
         let kind = error.kind();
         if is_timeout(io_kind(&error)) {
             return ChannelError::WebhookTimeout {
