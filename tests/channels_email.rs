@@ -358,3 +358,20 @@ fn starttls_happens_without_credentials_too() {
         "{error}"
     );
 }
+
+#[test]
+#[ignore = "needs the SMTP servers of scripts/test.d/30-channels.sh"]
+fn a_server_without_starttls_is_a_tls_error_when_starttls_is_required() {
+    let smtp = Smtp::new();
+    let failing = EmailChannel::builder()
+        .server("127.0.0.1", smtp.port("plain"))
+        .security(Security::StartTls)
+        .sender("reports@example.com")
+        .recipient("nobody@example.com")
+        .timeout(TIMEOUT)
+        .build()
+        .expect("valid config");
+    let (error, _) = fail_beside_a_working_channel(failing, "nostarttls");
+    assert!(matches!(error, ChannelError::SmtpTls { .. }), "{error}");
+    assert!(error.to_string().contains("STARTTLS"), "{error}");
+}

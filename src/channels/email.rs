@@ -395,7 +395,8 @@ impl EmailChannel {
                 detail,
             };
         }
-        if error.is_tls() {
+        // A server that does not offer the required STARTTLS upgrade is a TLS failure too.
+        if error.is_tls() || (error.is_client() && detail.contains("STARTTLS")) {
             return ChannelError::SmtpTls { server, detail };
         }
         match io {
