@@ -144,8 +144,7 @@ impl<'a> TaskContext<'a> {
     /// Writes a line to the task's log at `level` (nothing when the task has no log file or
     /// the level is below its threshold).
     pub fn log(&self, level: Level, message: impl fmt::Display) {
-        self.shared
-            .log(self.index, level, format_args!("{message}"));
+        self.shared.log(self.index, level, format_args!("{message}"));
     }
 
     /// [`TaskContext::log`] at debug level.

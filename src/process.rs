@@ -110,8 +110,7 @@ impl Process {
 
     /// Adds a dependency to the task `task`; on error the process is unchanged.
     pub fn add_dependency(&mut self, task: &str, dependency: Dependency) -> Result<(), GraphError> {
-        self.editable()?
-            .add_dependency(&normalize(task), dependency)
+        self.editable()?.add_dependency(&normalize(task), dependency)
     }
 
     fn claim(&self) -> Result<(), RunError> {
@@ -181,7 +180,8 @@ impl Process {
             None => options.workers()?,
         };
         self.claim()?;
-        let (shared, _cancel, waker) = self.start(Mode::Queue(Default::default()), &options, limit);
+        let (shared, _cancel, waker) =
+            self.start(Mode::Queue(Default::default()), &options, limit);
         if let Mode::Queue(queue) = &shared.mode {
             queue.extend(self.graph.topology.roots().iter().copied());
         }

@@ -337,10 +337,7 @@ impl Task {
 
     /// The function label: the one set, or the task's name.
     pub fn function_label(&self) -> &str {
-        self.options
-            .as_ref()
-            .and_then(|o| o.function.as_deref())
-            .unwrap_or(&self.name)
+        self.options.as_ref().and_then(|o| o.function.as_deref()).unwrap_or(&self.name)
     }
 
     /// The log file, if any.
@@ -370,9 +367,7 @@ impl Task {
 
     /// The frame filter, if any.
     pub fn frame_filter_value(&self) -> Option<&str> {
-        self.options
-            .as_ref()
-            .and_then(|o| o.frame_filter.as_deref())
+        self.options.as_ref().and_then(|o| o.frame_filter.as_deref())
     }
 
     /// The log threshold.

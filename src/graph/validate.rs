@@ -25,9 +25,7 @@ pub(super) fn name(name: &str, position: usize) -> Result<(), GraphError> {
     if name.is_empty() {
         return Err(GraphError::EmptyName { position });
     }
-    let bad = name
-        .char_indices()
-        .find(|(_, c)| c.is_whitespace() || c.is_control());
+    let bad = name.char_indices().find(|(_, c)| c.is_whitespace() || c.is_control());
     match bad {
         None => Ok(()),
         Some((offset, c)) => Err(GraphError::InvalidName {

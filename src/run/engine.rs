@@ -161,10 +161,7 @@ impl Shared {
     pub(crate) fn emit(&self, event: Event<'_>) {
         if let Some(observer) = &self.observer {
             if catch_unwind(AssertUnwindSafe(|| observer.on_event(&event))).is_err() {
-                log::warn!(
-                    "the observer of process {:?} panicked; event dropped",
-                    self.process_name
-                );
+                log::warn!("the observer of process {:?} panicked; event dropped", self.process_name);
             }
         }
     }
@@ -186,8 +183,7 @@ impl Shared {
     }
 
     fn timer(self: &Arc<Self>) -> &Timer {
-        self.timer
-            .get_or_init(|| Timer::start(Arc::downgrade(self)))
+        self.timer.get_or_init(|| Timer::start(Arc::downgrade(self)))
     }
 
     /// A draw in `[0, 1)` for backoff jitter (xorshift; quality is not a concern here).
@@ -263,11 +259,7 @@ impl Shared {
             return;
         }
         let now = self.now_ns();
-        let start = if end.first_start_ns == UNSET {
-            now
-        } else {
-            end.first_start_ns
-        };
+        let start = if end.first_start_ns == UNSET { now } else { end.first_start_ns };
         let status = end.status;
         let detail = end.error.map(|error| {
             Box::new(Detail {
@@ -275,19 +267,15 @@ impl Shared {
                 log_error: None,
             })
         });
-        self.record(
-            index,
-            Record {
-                result: end.result,
-                detail,
-                start_ns: start,
-                end_ns: now,
-                attempts: end.attempts,
-                cause: NO_TASK,
-                status,
-            },
-            tally,
-        );
+        self.record(index, Record {
+            result: end.result,
+            detail,
+            start_ns: start,
+            end_ns: now,
+            attempts: end.attempts,
+            cause: NO_TASK,
+            status,
+        }, tally);
 
         let succeeded = status == Status::Success;
         let mut skipped = Vec::new();
@@ -300,17 +288,9 @@ impl Shared {
             }
             let cause = self.cause_of(task);
             let cancelled = self.cancel.is_cancelled();
-            let status = if cancelled {
-                Status::Cancelled
-            } else {
-                Status::Skipped
-            };
+            let status = if cancelled { Status::Cancelled } else { Status::Skipped };
             let cause = if cancelled { NO_TASK } else { cause };
-            self.record(
-                task,
-                Record::not_run(status, cause, self.now_ns(), 0),
-                tally,
-            );
+            self.record(task, Record::not_run(status, cause, self.now_ns(), 0), tally);
             self.release(task, false, ready, &mut skipped);
         }
     }
@@ -373,11 +353,7 @@ impl Shared {
                 continue;
             }
             let attempts = u32::from(before == RUNNING);
-            self.record(
-                index,
-                Record::not_run(Status::Cancelled, NO_TASK, now, attempts),
-                &mut ended,
-            );
+            self.record(index, Record::not_run(Status::Cancelled, NO_TASK, now, attempts), &mut ended);
         }
         ended
     }
@@ -503,10 +479,7 @@ impl Shared {
         self.log(
             index,
             Level::Warning,
-            format_args!(
-                "Attempt {attempt}/{max_attempts} failed: {}. Retrying...",
-                error.message
-            ),
+            format_args!("Attempt {attempt}/{max_attempts} failed: {}. Retrying...", error.message),
         );
         Some(delay)
     }
@@ -640,9 +613,7 @@ impl Shared {
             self.finish_elsewhere(cell.task, errored(error, cell.attempt, cell.first_start_ns));
             return;
         }
-        let delay = self
-            .retry_delay(cell.task, cell.attempt, &error)
-            .unwrap_or_default();
+        let delay = self.retry_delay(cell.task, cell.attempt, &error).unwrap_or_default();
         if !executing {
             let resume = Resume {
                 attempt: cell.attempt,

@@ -27,10 +27,7 @@ impl Shared {
             self.add_done(tally);
         } else {
             let middle = from + (to - from) / 2;
-            rayon::join(
-                || self.run_roots(from, middle),
-                || self.run_roots(middle, to),
-            );
+            rayon::join(|| self.run_roots(from, middle), || self.run_roots(middle, to));
         }
     }
 
@@ -57,13 +54,7 @@ impl Shared {
     }
 
     /// Runs `index`, then keeps running the first dependent each task releases.
-    fn chain(
-        self: &Arc<Self>,
-        index: u32,
-        resume: Resume,
-        ready: &mut Vec<u32>,
-        tally: &mut usize,
-    ) {
+    fn chain(self: &Arc<Self>, index: u32, resume: Resume, ready: &mut Vec<u32>, tally: &mut usize) {
         let mut next = Some((index, resume));
         while let Some((task, resume)) = next.take() {
             let Some(end) = self.run_task(task, resume) else {
