@@ -371,3 +371,36 @@ fn the_html_file_channel_writes_the_email_html() {
     assert_eq!(written, expected);
     assert!(written.contains("<html lang=\"it\">"));
 }
+
+#[test]
+fn counts_follow_the_task_filter_and_a_cancelled_run_says_so() {
+    let report = failing_report("nightly");
+    let options = NotifyOptions::new()
+        .only_errors(true)
+        .tasks(["load", "audit"]);
+    let delivery = Delivery::new(&report, &options).expect("known tasks");
+    let counts = delivery.counts();
+    assert_eq!((counts.success, counts.errored, counts.skipped), (1, 1, 0));
+    assert_eq!(delivery.entries().len(), 1);
+
+    let token = processes::CancelToken::new();
+    token.cancel();
+    let tasks = vec![processes::Task::new("never", |_| {
+        Ok::<_, processes::TaskError>(1i64)
+    })];
+    let process = processes::Process::new("stopped", tasks).expect("valid");
+    let cancelled = process
+        .run(processes::RunOptions::new().cancel_token(token))
+        .expect("runs");
+    assert!(cancelled.was_cancelled());
+    let rendered = render(&Delivery::all(&cancelled), &Style::default()).expect("renders");
+    assert!(rendered
+        .html
+        .contains("The run was cancelled before every task ended."));
+    assert!(rendered
+        .html
+        .contains("<span class=\"badge status-cancelled\">Cancelled</span>"));
+    assert!(rendered
+        .html
+        .contains("data-status=\"cancelled\"><span class=\"count\">1</span>"));
+}
