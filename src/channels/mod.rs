@@ -265,7 +265,9 @@ impl Report {
                     Ok(Ok(())) => ChannelOutcome::Delivered,
                     Ok(Err(error)) => ChannelOutcome::Failed(error),
                     Err(panic) => ChannelOutcome::Failed(ChannelError::Panicked {
-                        channel: channel.describe(),
+                        // A channel that panicked once may panic again: describe it safely.
+                        channel: catch_unwind(AssertUnwindSafe(|| channel.describe()))
+                            .unwrap_or_else(|_| String::from("a channel")),
                         message: panic_message(panic.as_ref()),
                     }),
                 };
@@ -273,11 +275,7 @@ impl Report {
                     ChannelOutcome::Failed(error) => {
                         log::warn!("report of {:?}: {error}", self.process_name())
                     }
-                    _ => log::debug!(
-                        "report of {:?} to {}: {outcome}",
-                        self.process_name(),
-                        channel.describe()
-                    ),
+                    _ => log::debug!("report of {:?}: {outcome}", self.process_name()),
                 }
                 outcome
             })
