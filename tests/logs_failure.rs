@@ -1,7 +1,10 @@
 //! The failure context: traced variables, their location with and without a frame filter, the
 //! native traceback and the downstream impact, in the report and in the task's log file.
 
-mod support;
+#[path = "support/failing_helper.rs"]
+mod helper;
+#[path = "support/failing_vendor.rs"]
+mod vendor;
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
@@ -9,8 +12,8 @@ use std::time::Duration;
 
 use processes::{ErrorKind, Process, Report, RunOptions, Status, Task, TaskError, TriggerRule};
 
-const HELPER: &str = include_str!("support/helper.rs");
-const VENDOR: &str = include_str!("support/vendor.rs");
+const HELPER: &str = include_str!("support/failing_helper.rs");
+const VENDOR: &str = include_str!("support/failing_vendor.rs");
 
 /// Runs `f` on a thread of its own and fails if it takes longer than `limit`.
 fn within<T: Send + 'static>(limit: Duration, f: impl FnOnce() -> T + Send + 'static) -> T {
@@ -41,7 +44,7 @@ fn run(log: PathBuf, panic: bool, filter: Option<String>, parallel: bool) -> Rep
     let mut pay = Task::new("pay", move |ctx| {
         ctx.trace("amount", 120);
         ctx.trace("account", "acme");
-        let settled = support::helper::settle(120, 100, panic)?;
+        let settled = helper::settle(120, 100, panic)?;
         Ok::<_, TaskError>(settled)
     })
     .arg(7)
@@ -119,8 +122,8 @@ fn check(test: &str, panic: bool, filter: Option<&str>, expected_location: &str)
         };
         assert!(first.contains(innermost), "traceback starts at {first:?}");
         for frame in [
-            "support::helper::apply",
-            "support::helper::settle",
+            "logs_failure::helper::apply",
+            "logs_failure::helper::settle",
             "logs_failure::",
         ] {
             assert!(
@@ -160,19 +163,24 @@ fn error_without_filter_points_into_the_vendor() {
         "error-plain",
         false,
         None,
-        &at("vendor.rs", VENDOR, "// vendor error"),
+        &at("failing_vendor.rs", VENDOR, "// vendor error"),
     );
 }
 
 #[test]
 fn error_with_a_filter_on_the_helper_file() {
-    let expected = at("helper.rs", HELPER, "// apply calls vendor (error)");
-    check("error-file", false, Some("support/helper.rs"), &expected);
+    let expected = at("failing_helper.rs", HELPER, "// apply calls vendor (error)");
+    check(
+        "error-file",
+        false,
+        Some("support/failing_helper.rs"),
+        &expected,
+    );
 }
 
 #[test]
 fn error_with_a_filter_on_a_helper_symbol() {
-    let expected = at("helper.rs", HELPER, "// settle calls apply");
+    let expected = at("failing_helper.rs", HELPER, "// settle calls apply");
     check("error-symbol", false, Some("helper::settle"), &expected);
 }
 
@@ -182,14 +190,19 @@ fn panic_without_filter_points_into_the_vendor() {
         "panic-plain",
         true,
         None,
-        &at("vendor.rs", VENDOR, "// vendor panic"),
+        &at("failing_vendor.rs", VENDOR, "// vendor panic"),
     );
 }
 
 #[test]
 fn panic_with_a_filter_on_the_helper_file() {
-    let expected = at("helper.rs", HELPER, "// apply calls vendor (panic)");
-    check("panic-file", true, Some("support/helper.rs"), &expected);
+    let expected = at("failing_helper.rs", HELPER, "// apply calls vendor (panic)");
+    check(
+        "panic-file",
+        true,
+        Some("support/failing_helper.rs"),
+        &expected,
+    );
 }
 
 #[test]

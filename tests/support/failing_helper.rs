@@ -1,5 +1,5 @@
-//! The "helper module" of the failure-context tests: a callback calls `settle`, which calls
-//! `apply`, which calls into `vendor`, where the failure happens.
+//! The "helper module" of the failure-context tests (`logs_failure`): a callback calls
+//! `settle`, which calls `apply`, which calls into `vendor`, where the failure happens.
 
 use processes::TaskError;
 

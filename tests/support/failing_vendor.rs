@@ -1,4 +1,5 @@
-//! Stands in for a third-party library the helper calls: this is where failures happen.
+//! Stands in for a third-party library the `logs_failure` helper calls: this is where
+//! failures happen.
 
 use processes::TaskError;
 
