@@ -26,6 +26,7 @@
 
 mod context;
 mod error;
+mod ffi;
 mod graph;
 pub mod logs;
 mod process;
