@@ -1,1 +1,3 @@
+//! The scheduler benchmark (see the bench branch).
+
 fn main() {}

@@ -15,8 +15,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .inject_named("load", "rows")
         .after("audit")
         .function("write_report"),
-        Task::new("extract", |_| Ok::<_, TaskError>(vec![3i64, 5, 8].len() as i64))
-            .function("extract_orders"),
+        Task::new("extract", |_| {
+            Ok::<_, TaskError>(vec![3i64, 5, 8].len() as i64)
+        })
+        .function("extract_orders"),
         Task::new("transform", |ctx| {
             let count = ctx.arg(0).ok().and_then(Value::as_int).unwrap_or(0);
             Ok::<_, TaskError>(count * 10)
@@ -55,7 +57,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         if let Some(error) = entry.error() {
             let downstream: Vec<_> = error.downstream().collect();
-            print!("  !! {} (took down: {})", error.message(), downstream.join(", "));
+            print!(
+                "  !! {} (took down: {})",
+                error.message(),
+                downstream.join(", ")
+            );
         }
         println!();
     }

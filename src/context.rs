@@ -144,7 +144,8 @@ impl<'a> TaskContext<'a> {
     /// Writes a line to the task's log at `level` (nothing when the task has no log file or
     /// the level is below its threshold).
     pub fn log(&self, level: Level, message: impl fmt::Display) {
-        self.shared.log(self.index, level, format_args!("{message}"));
+        self.shared
+            .log(self.index, level, format_args!("{message}"));
     }
 
     /// [`TaskContext::log`] at debug level.
@@ -179,6 +180,9 @@ pub(crate) fn arguments<'a>(
 ) -> (Cow<'a, [Value]>, Cow<'a, Kwargs>) {
     let mut args = Cow::Borrowed(&task.args[..]);
     let mut kwargs = Cow::Borrowed(task.kwargs());
+    if !task.injects {
+        return (args, kwargs);
+    }
     let targets = shared.graph.topology.dependencies(index);
     for (dep, &target) in task.dependencies.iter().zip(targets) {
         if dep.injection == Injection::None {

@@ -321,7 +321,12 @@ mod tests {
 
     #[test]
     fn kinds_round_trip_by_name() {
-        for kind in [ErrorKind::Error, ErrorKind::Panic, ErrorKind::Timeout, ErrorKind::Connection] {
+        for kind in [
+            ErrorKind::Error,
+            ErrorKind::Panic,
+            ErrorKind::Timeout,
+            ErrorKind::Connection,
+        ] {
             assert_eq!(ErrorKind::from_name(kind.as_str()), kind);
         }
         assert_eq!(ErrorKind::from_name("ValueError").as_str(), "ValueError");

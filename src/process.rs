@@ -7,7 +7,7 @@ use crate::error::{GraphError, RunError};
 use crate::graph::Graph;
 use crate::report::Report;
 use crate::run::engine::Shared;
-use crate::run::{HostedRun, Mode, RunOptions, PARALLEL_FROM};
+use crate::run::{HostedRun, Mode, Pools, RunOptions, PARALLEL_FROM};
 use crate::task::{normalize, Dependency, Task};
 
 /// A named set of tasks, validated and ordered when it is built and after every change.
@@ -110,7 +110,8 @@ impl Process {
 
     /// Adds a dependency to the task `task`; on error the process is unchanged.
     pub fn add_dependency(&mut self, task: &str, dependency: Dependency) -> Result<(), GraphError> {
-        self.editable()?.add_dependency(&normalize(task), dependency)
+        self.editable()?
+            .add_dependency(&normalize(task), dependency)
     }
 
     fn claim(&self) -> Result<(), RunError> {
@@ -131,16 +132,11 @@ impl Process {
         let workers = options.workers()?;
         let parallel = options.parallel.unwrap_or(self.len() >= PARALLEL_FROM) && workers > 1;
         let mode = if parallel {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(workers)
-                .thread_name(|i| format!("processes-worker-{i}"))
-                .panic_handler(|_| log::error!("a processes worker job panicked"))
-                .build()
-                .map_err(|error| RunError::InvalidOption {
-                    field: "max_workers",
-                    reason: format!("could not start {workers} worker threads: {error}"),
-                })?;
-            Mode::Pool(pool)
+            let pools = Pools::new(workers).map_err(|error| RunError::InvalidOption {
+                field: "max_workers",
+                reason: format!("could not start {workers} worker threads: {error}"),
+            })?;
+            Mode::Pool(pools)
         } else {
             Mode::Queue(Default::default())
         };
@@ -148,15 +144,13 @@ impl Process {
         let _release = Release(&self.running);
         let (shared, cancel, _waker) = self.start(mode, &options, 1);
 
-        if let Mode::Pool(pool) = &shared.mode {
-            let roots = self.graph.topology.roots().len();
-            if roots > 0 {
-                let me = shared.clone();
-                pool.spawn(move || me.run_roots(0, roots));
-            }
-            while !shared.wait_until(None, || cancel.is_cancelled()) {
-                let ended = shared.sweep_cancelled();
-                shared.add_done(ended);
+        if let Mode::Pool(pools) = &shared.mode {
+            let me = shared.clone();
+            pools.main.spawn(move || me.run_roots());
+            // Once cancelled, the sweep ends every task that had not ended; counts still held
+            // by workers do not matter then, since every record is written.
+            if !shared.wait_until(None, || cancel.is_cancelled()) {
+                shared.sweep_cancelled();
             }
         } else {
             shared.run_sequential();
@@ -180,8 +174,7 @@ impl Process {
             None => options.workers()?,
         };
         self.claim()?;
-        let (shared, _cancel, waker) =
-            self.start(Mode::Queue(Default::default()), &options, limit);
+        let (shared, _cancel, waker) = self.start(Mode::Queue(Default::default()), &options, limit);
         if let Mode::Queue(queue) = &shared.mode {
             queue.extend(self.graph.topology.roots().iter().copied());
         }

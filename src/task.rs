@@ -184,6 +184,9 @@ pub struct Task {
     pub(crate) dependencies: Vec<Dependency>,
     pub(crate) options: Option<Box<TaskOptions>>,
     pub(crate) trigger: TriggerRule,
+    /// Whether any dependency injects its result, so that tasks that only wait skip building
+    /// arguments.
+    pub(crate) injects: bool,
 }
 
 impl Task {
@@ -215,6 +218,7 @@ impl Task {
             dependencies: Vec::new(),
             options: None,
             trigger: TriggerRule::AllSuccess,
+            injects: false,
         }
     }
 
@@ -242,7 +246,15 @@ impl Task {
     /// Adds a dependency.
     pub fn dependency(mut self, dependency: Dependency) -> Task {
         self.dependencies.push(dependency);
+        self.refresh_injects();
         self
+    }
+
+    pub(crate) fn refresh_injects(&mut self) {
+        self.injects = self
+            .dependencies
+            .iter()
+            .any(|d| d.injection != Injection::None);
     }
 
     /// Waits for `task` (order only).
@@ -337,7 +349,10 @@ impl Task {
 
     /// The function label: the one set, or the task's name.
     pub fn function_label(&self) -> &str {
-        self.options.as_ref().and_then(|o| o.function.as_deref()).unwrap_or(&self.name)
+        self.options
+            .as_ref()
+            .and_then(|o| o.function.as_deref())
+            .unwrap_or(&self.name)
     }
 
     /// The log file, if any.
@@ -348,6 +363,10 @@ impl Task {
     /// The per-attempt timeout, if any.
     pub fn timeout_value(&self) -> Option<Duration> {
         self.options.as_ref().and_then(|o| o.timeout)
+    }
+
+    pub(crate) fn has_timeout(&self) -> bool {
+        self.options.as_ref().is_some_and(|o| o.timeout.is_some())
     }
 
     /// How many extra attempts are allowed.
@@ -367,7 +386,9 @@ impl Task {
 
     /// The frame filter, if any.
     pub fn frame_filter_value(&self) -> Option<&str> {
-        self.options.as_ref().and_then(|o| o.frame_filter.as_deref())
+        self.options
+            .as_ref()
+            .and_then(|o| o.frame_filter.as_deref())
     }
 
     /// The log threshold.

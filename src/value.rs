@@ -281,10 +281,18 @@ mod tests {
         assert_eq!(Value::from("hi").to_string(), "hi");
         assert_eq!(format!("{:?}", Value::from("hi")), "\"hi\"");
         assert_eq!(Value::from(vec![0u8, b'a']).to_string(), "b\"\\x00a\"");
-        assert_eq!(Value::from(serde_json::json!({"a": 1})).to_string(), "{\"a\":1}");
+        assert_eq!(
+            Value::from(serde_json::json!({"a": 1})).to_string(),
+            "{\"a\":1}"
+        );
         let foreign = Value::Foreign(Arc::new(Handle(7)));
         assert_eq!(foreign.to_string(), "handle #7");
-        let back = foreign.as_foreign().unwrap().as_any().downcast_ref::<Handle>().unwrap();
+        let back = foreign
+            .as_foreign()
+            .unwrap()
+            .as_any()
+            .downcast_ref::<Handle>()
+            .unwrap();
         assert_eq!(back.0, 7);
     }
 

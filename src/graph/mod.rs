@@ -97,6 +97,7 @@ impl Graph {
             task: task.to_owned(),
         })? as usize;
         self.tasks[index].dependencies.push(dependency);
+        self.tasks[index].refresh_injects();
         let checked = validate::task_dependencies(&self.tasks[index])
             .and_then(|()| Topology::build(&self.tasks, &self.names));
         match checked {
@@ -106,6 +107,7 @@ impl Graph {
             }
             Err(error) => {
                 self.tasks[index].dependencies.pop();
+                self.tasks[index].refresh_injects();
                 Err(error)
             }
         }

@@ -31,12 +31,13 @@ impl Topology {
         dep_offsets.push(0);
         for task in tasks {
             for dep in &task.dependencies {
-                let target = names.get(tasks, &dep.task).ok_or_else(|| {
-                    GraphError::MissingDependency {
-                        task: task.name.to_string(),
-                        dependency: dep.task.to_string(),
-                    }
-                })?;
+                let target =
+                    names
+                        .get(tasks, &dep.task)
+                        .ok_or_else(|| GraphError::MissingDependency {
+                            task: task.name.to_string(),
+                            dependency: dep.task.to_string(),
+                        })?;
                 dep_targets.push(target);
                 out_degree[target as usize] += 1;
             }

@@ -25,7 +25,9 @@ pub(super) fn name(name: &str, position: usize) -> Result<(), GraphError> {
     if name.is_empty() {
         return Err(GraphError::EmptyName { position });
     }
-    let bad = name.char_indices().find(|(_, c)| c.is_whitespace() || c.is_control());
+    let bad = name
+        .char_indices()
+        .find(|(_, c)| c.is_whitespace() || c.is_control());
     match bad {
         None => Ok(()),
         Some((offset, c)) => Err(GraphError::InvalidName {
@@ -63,10 +65,8 @@ pub(super) fn task_dependencies(task: &Task) -> Result<(), GraphError> {
             }
         }
         // Dependency lists are short; a quadratic scan beats hashing for them.
-        if deps.len() <= 32 {
-            if deps[..i].iter().any(|earlier| earlier.task == dep.task) {
-                return Err(duplicate(task, &dep.task));
-            }
+        if deps.len() <= 32 && deps[..i].iter().any(|earlier| earlier.task == dep.task) {
+            return Err(duplicate(task, &dep.task));
         }
     }
     if deps.len() > 32 {

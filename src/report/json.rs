@@ -13,7 +13,10 @@ impl Report {
     /// The report as JSON text (compact).
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).unwrap_or_else(|error| {
-            log::error!("report of {:?} could not be serialized: {error}", self.process_name);
+            log::error!(
+                "report of {:?} could not be serialized: {error}",
+                self.process_name
+            );
             String::from("{}")
         })
     }

@@ -44,9 +44,6 @@ impl std::fmt::Display for Status {
     }
 }
 
-/// Index meaning "no task".
-pub(crate) const NO_TASK: u32 = u32::MAX;
-
 /// What happened to one task, written once by the thread that ended it.
 #[derive(Debug)]
 pub(crate) struct Record {
@@ -57,8 +54,6 @@ pub(crate) struct Record {
     /// Nanoseconds from the run's start to the task's end.
     pub(crate) end_ns: u64,
     pub(crate) attempts: u32,
-    /// For a skipped task, the dependency that did not succeed; otherwise [`NO_TASK`].
-    pub(crate) cause: u32,
     pub(crate) status: Status,
 }
 
@@ -70,14 +65,13 @@ pub(crate) struct Detail {
 }
 
 impl Record {
-    pub(crate) fn not_run(status: Status, cause: u32, at_ns: u64, attempts: u32) -> Record {
+    pub(crate) fn not_run(status: Status, at_ns: u64, attempts: u32) -> Record {
         Record {
             result: Value::Null,
             detail: None,
             start_ns: at_ns,
             end_ns: at_ns,
             attempts,
-            cause,
             status,
         }
     }
@@ -210,7 +204,6 @@ static MISSING: Record = Record {
     start_ns: 0,
     end_ns: 0,
     attempts: 0,
-    cause: NO_TASK,
     status: Status::Cancelled,
 };
 
@@ -295,7 +288,7 @@ impl<'r> Entry<'r> {
     /// The failure, for a task that errored.
     pub fn error(&self) -> Option<ErrorView<'r>> {
         let error = self.record.detail.as_deref()?.error.as_ref()?;
-        (self.record.status == Status::Errored).then(|| ErrorView {
+        (self.record.status == Status::Errored).then_some(ErrorView {
             entry: *self,
             error,
         })
@@ -303,8 +296,21 @@ impl<'r> Entry<'r> {
 
     /// For a skipped task, the dependency that did not succeed (the first one noticed).
     pub fn skipped_because(&self) -> Option<&'r str> {
-        let cause = self.record.cause;
-        (cause != NO_TASK).then(|| self.report.graph.tasks[cause as usize].name.as_str())
+        if self.record.status != Status::Skipped {
+            return None;
+        }
+        let graph = &self.report.graph;
+        let succeeded = |d: u32| {
+            let slot = self.report.records[d as usize].get();
+            slot.is_some_and(|r| r.status == Status::Success)
+        };
+        let cause = graph
+            .topology
+            .dependencies(self.index)
+            .iter()
+            .copied()
+            .find(|&d| !succeeded(d))?;
+        Some(graph.tasks[cause as usize].name.as_str())
     }
 
     /// A problem writing the task's log file, if one occurred; the task's outcome is not

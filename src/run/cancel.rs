@@ -53,7 +53,11 @@ impl CancelToken {
     /// Whether the token, or its parent, was cancelled.
     pub fn is_cancelled(&self) -> bool {
         self.inner.cancelled.load(Ordering::Acquire)
-            || self.inner.parent.as_ref().is_some_and(CancelToken::is_cancelled)
+            || self
+                .inner
+                .parent
+                .as_ref()
+                .is_some_and(CancelToken::is_cancelled)
     }
 
     /// Calls `waker` once when the token is cancelled (at once if it already is), for as long

@@ -3,9 +3,10 @@
 //! down.
 //!
 //! Each task has an atomic count of dependencies still running (its top bit says that one of
-//! them did not succeed) and an atomic state (waiting, running, done). A task ends when one
-//! thread swaps its state to done; that thread alone writes its record and releases its
-//! dependents. Nothing ever rescans the graph while it runs.
+//! them did not succeed) and a record slot that is written once. A task ends when one thread
+//! fills its slot; that thread alone counts it and releases its dependents, and anyone who
+//! comes later (a late callback, a cancellation sweep) finds the slot full and backs off.
+//! Nothing ever rescans the graph while it runs.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
@@ -14,6 +15,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use super::attempt::{AttemptCell, Returned, Settled};
 use super::cancel::CancelToken;
+use super::clock;
 use super::events::{Event, Observer};
 use super::timer::Timer;
 use super::Mode;
@@ -21,16 +23,28 @@ use crate::context::TaskContext;
 use crate::error::{ErrorKind, RunError, TaskError};
 use crate::graph::Graph;
 use crate::logs::Level;
-use crate::report::{Detail, Record, Records, Report, Status, NO_TASK};
+use crate::report::{Detail, Record, Records, Report, Status};
 use crate::task::{Outcome, TriggerRule};
 use crate::value::Value;
 
+/// Whether a task ever started, for the attempt count of a task ended by a cancellation.
 const WAITING: u8 = 0;
-const RUNNING: u8 = 1;
-const DONE: u8 = 2;
+const STARTED: u8 = 1;
 
 /// Set in a task's waiting count when one of its dependencies did not succeed.
 const BLOCKED: u32 = 1 << 31;
+
+/// Keeps a contended atomic on a cache line of its own, away from the read-mostly fields.
+#[repr(align(128))]
+struct Padded<T>(T);
+
+impl<T> std::ops::Deref for Padded<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
 
 /// Where the next attempt of a task starts from.
 #[derive(Clone, Copy, Debug)]
@@ -86,8 +100,10 @@ pub(crate) struct Shared {
     waiting: Box<[AtomicU32]>,
     state: Box<[AtomicU8]>,
     pub(crate) records: Arc<Records>,
-    done: AtomicUsize,
-    clock: Instant,
+    done: Padded<AtomicUsize>,
+    /// Raw clock reading at the run's start; task timestamps count from it.
+    origin: u64,
+    started: Instant,
     started_at: SystemTime,
     observer: Option<Arc<dyn Observer>>,
     finished: Mutex<bool>,
@@ -127,8 +143,9 @@ impl Shared {
             waiting,
             state,
             records: Arc::new(records),
-            done: AtomicUsize::new(0),
-            clock: Instant::now(),
+            done: Padded(AtomicUsize::new(0)),
+            origin: clock::raw(),
+            started: Instant::now(),
             started_at,
             observer,
             finished: Mutex::new(n == 0),
@@ -149,7 +166,7 @@ impl Shared {
     }
 
     fn now_ns(&self) -> u64 {
-        self.clock.elapsed().as_nanos() as u64
+        clock::nanos_between(self.origin, clock::raw())
     }
 
     /// The result of `task`, if it ended in success.
@@ -161,7 +178,10 @@ impl Shared {
     pub(crate) fn emit(&self, event: Event<'_>) {
         if let Some(observer) = &self.observer {
             if catch_unwind(AssertUnwindSafe(|| observer.on_event(&event))).is_err() {
-                log::warn!("the observer of process {:?} panicked; event dropped", self.process_name);
+                log::warn!(
+                    "the observer of process {:?} panicked; event dropped",
+                    self.process_name
+                );
             }
         }
     }
@@ -183,7 +203,8 @@ impl Shared {
     }
 
     fn timer(self: &Arc<Self>) -> &Timer {
-        self.timer.get_or_init(|| Timer::start(Arc::downgrade(self)))
+        self.timer
+            .get_or_init(|| Timer::start(Arc::downgrade(self)))
     }
 
     /// A draw in `[0, 1)` for backoff jitter (xorshift; quality is not a concern here).
@@ -255,11 +276,15 @@ impl Shared {
     /// dependents: those now ready go to `ready`, those that must be skipped are ended here.
     /// `tally` counts the tasks this call ended when no observer needs exact counts.
     pub(crate) fn finish(&self, index: u32, end: Final, ready: &mut Vec<u32>, tally: &mut usize) {
-        if self.state[index as usize].swap(DONE, Ordering::AcqRel) == DONE {
+        if self.is_ended(index) {
             return;
         }
         let now = self.now_ns();
-        let start = if end.first_start_ns == UNSET { now } else { end.first_start_ns };
+        let start = if end.first_start_ns == UNSET {
+            now
+        } else {
+            end.first_start_ns
+        };
         let status = end.status;
         let detail = end.error.map(|error| {
             Box::new(Detail {
@@ -267,15 +292,17 @@ impl Shared {
                 log_error: None,
             })
         });
-        self.record(index, Record {
+        let record = Record {
             result: end.result,
             detail,
             start_ns: start,
             end_ns: now,
             attempts: end.attempts,
-            cause: NO_TASK,
             status,
-        }, tally);
+        };
+        if !self.record(index, record, tally) {
+            return;
+        }
 
         let succeeded = status == Status::Success;
         let mut skipped = Vec::new();
@@ -283,21 +310,24 @@ impl Shared {
         // Skip propagation with an explicit stack: a chain of a million skipped tasks must not
         // recurse.
         while let Some(task) = skipped.pop() {
-            if self.state[task as usize].swap(DONE, Ordering::AcqRel) == DONE {
-                continue;
-            }
-            let cause = self.cause_of(task);
             let cancelled = self.cancel.is_cancelled();
-            let status = if cancelled { Status::Cancelled } else { Status::Skipped };
-            let cause = if cancelled { NO_TASK } else { cause };
-            self.record(task, Record::not_run(status, cause, self.now_ns(), 0), tally);
-            self.release(task, false, ready, &mut skipped);
+            let status = if cancelled {
+                Status::Cancelled
+            } else {
+                Status::Skipped
+            };
+            if self.record(task, Record::not_run(status, self.now_ns(), 0), tally) {
+                self.release(task, false, ready, &mut skipped);
+            }
         }
     }
 
-    fn record(&self, index: u32, record: Record, tally: &mut usize) {
+    /// Fills the record slot of `index`; false (and nothing done) when it was already full.
+    fn record(&self, index: u32, record: Record, tally: &mut usize) -> bool {
         let status = record.status;
-        let _ = self.records[index as usize].set(record);
+        if self.records[index as usize].set(record).is_err() {
+            return false;
+        }
         if self.observer.is_some() {
             let done = self.add_done(1);
             self.emit(Event::TaskFinished {
@@ -309,6 +339,12 @@ impl Shared {
         } else {
             *tally += 1;
         }
+        true
+    }
+
+    /// Whether `index` has ended.
+    pub(crate) fn is_ended(&self, index: u32) -> bool {
+        self.records[index as usize].get().is_some()
     }
 
     /// Counts `index` as ended for each dependent; a dependent whose count reaches zero is
@@ -332,39 +368,31 @@ impl Shared {
         }
     }
 
-    /// The first dependency of `task` that did not succeed.
-    fn cause_of(&self, task: u32) -> u32 {
-        self.graph
-            .topology
-            .dependencies(task)
-            .iter()
-            .copied()
-            .find(|&d| self.result_of(d).is_none())
-            .unwrap_or(NO_TASK)
-    }
-
     /// Ends every task that has not ended as cancelled; returns how many it ended.
     pub(crate) fn sweep_cancelled(&self) -> usize {
         let mut ended = 0;
         let now = self.now_ns();
         for index in 0..self.total() as u32 {
-            let before = self.state[index as usize].swap(DONE, Ordering::AcqRel);
-            if before == DONE {
+            if self.is_ended(index) {
                 continue;
             }
-            let attempts = u32::from(before == RUNNING);
-            self.record(index, Record::not_run(Status::Cancelled, NO_TASK, now, attempts), &mut ended);
+            let attempts = u32::from(self.state[index as usize].load(Ordering::Relaxed) == STARTED);
+            let record = Record::not_run(Status::Cancelled, now, attempts);
+            self.record(index, record, &mut ended);
         }
         ended
     }
 
     // ---- attempts ----------------------------------------------------------------------
 
-    /// Marks `index` running; false when it already ended (the run was cancelled).
+    /// Marks `index` started; false when it already ended (the run was cancelled). A
+    /// cancellation may still end it while it runs; its own end then finds the slot full.
     pub(crate) fn begin(&self, index: u32) -> bool {
-        self.state[index as usize]
-            .compare_exchange(WAITING, RUNNING, Ordering::AcqRel, Ordering::Acquire)
-            .is_ok()
+        if self.is_ended(index) {
+            return false;
+        }
+        self.state[index as usize].store(STARTED, Ordering::Relaxed);
+        true
     }
 
     /// Runs attempts of `index` on this thread until the task ends (`Some`) or its next step
@@ -479,7 +507,10 @@ impl Shared {
         self.log(
             index,
             Level::Warning,
-            format_args!("Attempt {attempt}/{max_attempts} failed: {}. Retrying...", error.message),
+            format_args!(
+                "Attempt {attempt}/{max_attempts} failed: {}. Retrying...",
+                error.message
+            ),
         );
         Some(delay)
     }
@@ -502,10 +533,7 @@ impl Shared {
     /// Hands a ready task to the run's driver from any thread.
     pub(crate) fn dispatch(self: &Arc<Self>, index: u32, resume: Resume) {
         match &self.mode {
-            Mode::Pool(pool) => {
-                let me = self.clone();
-                pool.spawn(move || me.work(index, resume));
-            }
+            Mode::Pool(pools) => self.spawn_job(pools, index, resume),
             Mode::Queue(queue) => {
                 queue.push(index, resume);
                 self.notify();
@@ -565,7 +593,7 @@ impl Shared {
             attempt: cell.attempt,
             reason,
         };
-        if self.state[cell.task as usize].load(Ordering::Acquire) == DONE {
+        if self.is_ended(cell.task) {
             return Err(abandoned("run cancelled"));
         }
         match cell.settle() {
@@ -613,7 +641,9 @@ impl Shared {
             self.finish_elsewhere(cell.task, errored(error, cell.attempt, cell.first_start_ns));
             return;
         }
-        let delay = self.retry_delay(cell.task, cell.attempt, &error).unwrap_or_default();
+        let delay = self
+            .retry_delay(cell.task, cell.attempt, &error)
+            .unwrap_or_default();
         if !executing {
             let resume = Resume {
                 attempt: cell.attempt,
@@ -631,7 +661,7 @@ impl Shared {
             records: self.records.clone(),
             downstream: self.downstream(),
             started_at: self.started_at,
-            elapsed: self.clock.elapsed(),
+            elapsed: self.started.elapsed(),
             cancelled: self.cancel.is_cancelled(),
         }
     }

@@ -2,6 +2,7 @@
 
 pub(crate) mod attempt;
 pub(crate) mod cancel;
+mod clock;
 pub(crate) mod engine;
 mod events;
 mod hosted;
@@ -15,11 +16,12 @@ pub use attempt::Completion;
 pub use cancel::CancelToken;
 pub use events::{Event, Observer};
 pub use hosted::{Assignment, HostedRun, Readiness};
+pub(crate) use pool::Pools;
 
 /// How a run executes its ready tasks.
 pub(crate) enum Mode {
-    /// On a rayon pool owned by the run.
-    Pool(rayon::ThreadPool),
+    /// On rayon pools owned by the run.
+    Pool(pool::Pools),
     /// From a FIFO, by the calling thread or by the host.
     Queue(queue::ReadyQueue),
 }

@@ -1,79 +1,156 @@
 //! The parallel driver: tasks run on a rayon pool.
 //!
-//! Roots are split recursively with `join`, so idle workers steal halves. When a task ends,
-//! the first dependent it made ready runs next on the same thread (no hand-off at all along a
-//! chain); the others are spawned, or handed as one batch that splits itself when there are
-//! many (a fan-out of a hundred thousand costs one spawn, not a hundred thousand).
+//! Roots are split recursively with `join` down to single tasks, so a worker that is free
+//! steals any root that has not started. When a task ends, the first dependent it made ready
+//! runs next on the same thread (no hand-off at all along a chain); the others are spawned, or
+//! handed over as one batch that splits itself when there are many (a fan-out of a hundred
+//! thousand costs one spawn, not a hundred thousand).
+//!
+//! Ended tasks are counted on the thread and the counts travel back up the join tree, so the
+//! run's shared counter is touched once per job rather than once per task. That is only sound
+//! if no job on the pool can block for good: a worker waiting in `join` runs other jobs, and a
+//! job that never returns would hold the counts of every frame below it. Tasks with a timeout
+//! (the one kind of callback a run may abandon while it still runs) therefore run on a second
+//! pool of their own, one task per job, with no `join` there at all.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use super::engine::{Resume, Shared};
 
-/// Roots per leaf of the initial split.
-const GRAIN: usize = 32;
 /// Released dependents beyond which they travel as one self-splitting batch.
 const BATCH: usize = 16;
 
+/// The pools of a parallel run.
+pub(crate) struct Pools {
+    pub(crate) main: rayon::ThreadPool,
+    timed: OnceLock<Option<rayon::ThreadPool>>,
+    workers: usize,
+}
+
+impl Pools {
+    pub(crate) fn new(workers: usize) -> Result<Pools, rayon::ThreadPoolBuildError> {
+        Ok(Pools {
+            main: build(workers, "processes-worker")?,
+            timed: OnceLock::new(),
+            workers,
+        })
+    }
+
+    /// The pool for tasks with a timeout, started on first use; the main pool stands in if
+    /// its threads cannot be started.
+    fn timed(&self) -> &rayon::ThreadPool {
+        let timed = self
+            .timed
+            .get_or_init(|| match build(self.workers, "processes-timed") {
+                Ok(pool) => Some(pool),
+                Err(error) => {
+                    log::error!("could not start the pool for tasks with a timeout: {error}");
+                    None
+                }
+            });
+        timed.as_ref().unwrap_or(&self.main)
+    }
+}
+
+fn build(
+    workers: usize,
+    name: &'static str,
+) -> Result<rayon::ThreadPool, rayon::ThreadPoolBuildError> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(workers)
+        .thread_name(move |i| format!("{name}-{i}"))
+        .panic_handler(|_| log::error!("a processes worker job panicked"))
+        .build()
+}
+
 impl Shared {
-    /// Runs every root, splitting the list across the pool.
-    pub(crate) fn run_roots(self: &Arc<Self>, from: usize, to: usize) {
-        if to - from <= GRAIN {
-            let mut tally = 0;
-            let mut ready = Vec::new();
-            for at in from..to {
-                let root = self.graph.topology.roots()[at];
-                self.chain(root, Resume::FIRST, &mut ready, &mut tally);
-            }
-            self.add_done(tally);
-        } else {
-            let middle = from + (to - from) / 2;
-            rayon::join(|| self.run_roots(from, middle), || self.run_roots(middle, to));
+    fn pools(&self) -> Option<&Pools> {
+        match &self.mode {
+            super::Mode::Pool(pools) => Some(pools),
+            super::Mode::Queue(_) => None,
         }
     }
 
-    /// Runs a batch of ready tasks, splitting it across the pool.
-    fn run_batch(self: &Arc<Self>, batch: &[u32]) {
-        if batch.len() <= GRAIN {
-            let mut tally = 0;
-            let mut ready = Vec::new();
-            for &task in batch {
-                self.chain(task, Resume::FIRST, &mut ready, &mut tally);
-            }
-            self.add_done(tally);
+    /// Hands `index` to the right pool as a job of its own.
+    pub(crate) fn spawn_job(self: &Arc<Self>, pools: &Pools, index: u32, resume: Resume) {
+        let me = self.clone();
+        if self.graph.tasks[index as usize].has_timeout() {
+            pools.timed().spawn(move || me.work_timed(index, resume));
         } else {
-            let (left, right) = batch.split_at(batch.len() / 2);
-            rayon::join(|| self.run_batch(left), || self.run_batch(right));
+            pools.main.spawn(move || me.work(index, resume));
         }
     }
 
-    /// A job of its own: runs `index` (and what it releases) and counts what ended.
-    pub(crate) fn work(self: &Arc<Self>, index: u32, resume: Resume) {
+    /// Runs every root, splitting the list across the pool, and counts what ended.
+    pub(crate) fn run_roots(self: &Arc<Self>) {
+        let ended = self.split(self.graph.topology.roots());
+        self.add_done(ended);
+    }
+
+    /// Runs `tasks` (and what they release), halving the list with `join`; returns how many
+    /// tasks ended.
+    fn split(self: &Arc<Self>, tasks: &[u32]) -> usize {
+        match tasks {
+            [] => 0,
+            [task] => {
+                let mut tally = 0;
+                self.chain(*task, Resume::FIRST, &mut tally);
+                tally
+            }
+            _ => {
+                let (left, right) = tasks.split_at(tasks.len() / 2);
+                let (a, b) = rayon::join(|| self.split(left), || self.split(right));
+                a + b
+            }
+        }
+    }
+
+    /// A job of its own on the main pool: runs `index` (and what it releases).
+    fn work(self: &Arc<Self>, index: u32, resume: Resume) {
         let mut tally = 0;
-        self.chain(index, resume, &mut Vec::new(), &mut tally);
+        self.chain(index, resume, &mut tally);
         self.add_done(tally);
     }
 
-    /// Runs `index`, then keeps running the first dependent each task releases.
-    fn chain(self: &Arc<Self>, index: u32, resume: Resume, ready: &mut Vec<u32>, tally: &mut usize) {
+    /// A job on the timed pool: one attempt loop of one task; what it releases goes to the
+    /// main pool.
+    fn work_timed(self: &Arc<Self>, index: u32, resume: Resume) {
+        let Some(end) = self.run_task(index, resume) else {
+            return;
+        };
+        self.finish_elsewhere(index, end);
+    }
+
+    /// Runs `index` on the main pool, then keeps running the first dependent each task
+    /// releases.
+    fn chain(self: &Arc<Self>, index: u32, resume: Resume, tally: &mut usize) {
+        let Some(pools) = self.pools() else { return };
+        let mut ready = Vec::new();
         let mut next = Some((index, resume));
         while let Some((task, resume)) = next.take() {
+            if self.graph.tasks[task as usize].has_timeout() {
+                self.spawn_job(pools, task, resume);
+                continue;
+            }
             let Some(end) = self.run_task(task, resume) else {
                 continue;
             };
             ready.clear();
-            self.finish(task, end, ready, tally);
-            let Some((&first, rest)) = ready.split_first() else {
+            self.finish(task, end, &mut ready, tally);
+            let Some((&head, rest)) = ready.split_first() else {
                 continue;
             };
-            next = Some((first, Resume::FIRST));
+            next = Some((head, Resume::FIRST));
             if rest.len() > BATCH {
                 let me = self.clone();
                 let batch = rest.to_vec();
-                rayon::spawn(move || me.run_batch(&batch));
+                pools.main.spawn(move || {
+                    let ended = me.split(&batch);
+                    me.add_done(ended);
+                });
             } else {
                 for &other in rest {
-                    let me = self.clone();
-                    rayon::spawn(move || me.work(other, Resume::FIRST));
+                    self.spawn_job(pools, other, Resume::FIRST);
                 }
             }
         }

@@ -23,7 +23,8 @@ impl ReadyQueue {
     }
 
     pub(crate) fn extend(&self, tasks: impl IntoIterator<Item = u32>) {
-        self.lock().extend(tasks.into_iter().map(|t| (t, Resume::FIRST)));
+        self.lock()
+            .extend(tasks.into_iter().map(|t| (t, Resume::FIRST)));
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -64,7 +65,8 @@ impl Shared {
                     let ended = self.sweep_cancelled();
                     self.add_done(ended);
                 }
-                let finished = self.wait_until(None, || queue.len() > 0 || self.cancel.is_cancelled());
+                let finished =
+                    self.wait_until(None, || queue.len() > 0 || self.cancel.is_cancelled());
                 if finished {
                     return;
                 }
@@ -87,7 +89,9 @@ impl Shared {
             if in_flight >= self.max_in_flight {
                 break;
             }
-            let Some((task, resume)) = queue.pop() else { break };
+            let Some((task, resume)) = queue.pop() else {
+                break;
+            };
             if resume.attempt == 1 && !self.begin(task) {
                 continue;
             }

@@ -118,7 +118,9 @@ fn fire(inner: &Inner, run: &Weak<Shared>) {
         let now = Instant::now();
         match queue.heap.peek().map(|e| e.at) {
             Some(at) if at <= now => {
-                let Some(entry) = queue.heap.pop() else { continue };
+                let Some(entry) = queue.heap.pop() else {
+                    continue;
+                };
                 drop(queue);
                 let Some(run) = run.upgrade() else { return };
                 match entry.job {

@@ -1,0 +1,319 @@
+//! One failure never sinks the independent branches: the upstream suite's style of DAG.
+
+mod common;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use processes::{Process, RunOptions, Status, Task, TaskError, TriggerRule, Value};
+
+use common::timed;
+
+/// Calls per task name.
+type Calls = Arc<Mutex<HashMap<String, usize>>>;
+
+fn counted(name: &str, calls: &Calls, fail: bool) -> Task {
+    let calls = calls.clone();
+    Task::new(name, move |ctx| {
+        *calls
+            .lock()
+            .unwrap()
+            .entry(ctx.name().to_owned())
+            .or_default() += 1;
+        if fail {
+            Err(TaskError::new(format!("{} failed on purpose", ctx.name())))
+        } else {
+            Ok(Value::from(ctx.name()))
+        }
+    })
+}
+
+/// 14 tasks: two independent failures (`c2` and `f1`), each with its own downstream, and
+/// branches that must run to the end around them.
+fn dag(calls: &Calls) -> Vec<Task> {
+    let t = |name: &str, fail: bool, deps: &[&str]| {
+        deps.iter()
+            .fold(counted(name, calls, fail), |task, dep| task.after(dep))
+    };
+    vec![
+        t("a1", false, &[]),
+        t("a2", false, &["a1"]),
+        t("b1", false, &[]),
+        t("c1", false, &["a1"]),
+        t("c2", true, &["c1"]),
+        t("c3", false, &["c2"]),
+        t("c4", false, &["c3", "b1"]),
+        t("c5", false, &["c2", "a2"]),
+        t("d1", false, &["b1", "a2"]),
+        t("f1", true, &["b1"]),
+        t("f2", false, &["f1"]),
+        t("f3", false, &["f2", "d1"]),
+        t("g1", false, &["d1"]),
+        t("g2", false, &["g1", "a2"]),
+    ]
+}
+
+fn check_dag(parallel: bool, workers: usize) {
+    let calls: Calls = Default::default();
+    let process = Process::new("dag", dag(&calls)).unwrap();
+    let options = RunOptions::new().parallel(parallel).max_workers(workers);
+    let report = process.run(options).unwrap();
+
+    let expect_success = ["a1", "a2", "b1", "c1", "d1", "g1", "g2"];
+    let expect_skipped = ["c3", "c4", "c5", "f2", "f3"];
+    let calls = calls.lock().unwrap();
+    for name in expect_success {
+        assert_eq!(
+            report.entry(name).unwrap().status(),
+            Status::Success,
+            "{name}"
+        );
+        assert_eq!(calls.get(name), Some(&1), "{name} runs exactly once");
+    }
+    for name in expect_skipped {
+        let entry = report.entry(name).unwrap();
+        assert_eq!(entry.status(), Status::Skipped, "{name}");
+        assert_eq!(entry.attempts(), 0);
+        assert!(!calls.contains_key(name), "{name} is never called");
+    }
+    for name in ["c2", "f1"] {
+        assert_eq!(report.entry(name).unwrap().status(), Status::Errored);
+        assert_eq!(calls.get(name), Some(&1));
+    }
+    let downstream = |name: &str| -> Vec<String> {
+        let entry = report.entry(name).unwrap();
+        entry
+            .error()
+            .unwrap()
+            .downstream()
+            .map(str::to_owned)
+            .collect()
+    };
+    assert_eq!(downstream("c2"), ["c3", "c5", "c4"]);
+    assert_eq!(downstream("f1"), ["f2", "f3"]);
+    assert_eq!(report.entry("c4").unwrap().skipped_because(), Some("c3"));
+    assert_eq!(report.entry("c5").unwrap().skipped_because(), Some("c2"));
+    let counts = report.counts();
+    assert_eq!((counts.success, counts.errored, counts.skipped), (7, 2, 5));
+    assert_eq!(report.errored().count(), 2);
+    assert_eq!(report.successes().count(), 7);
+    assert_eq!(report.skipped().count(), 5);
+}
+
+#[test]
+fn two_failures_sequential() {
+    timed(|| check_dag(false, 1));
+}
+
+#[test]
+fn two_failures_parallel() {
+    timed(|| {
+        for _ in 0..50 {
+            check_dag(true, 2);
+            check_dag(true, 4);
+        }
+    });
+}
+
+#[test]
+fn a_panic_becomes_the_failure_with_its_message() {
+    timed(|| {
+        let tasks = vec![
+            Task::new("explode", |_| -> Result<Value, TaskError> {
+                panic!("wires crossed")
+            }),
+            common::ok("after", 1).after("explode"),
+            common::ok("free", 2),
+        ];
+        let process = Process::new("panics", tasks).unwrap();
+        for parallel in [false, true] {
+            let report = process.run(RunOptions::new().parallel(parallel)).unwrap();
+            let error = report.entry("explode").unwrap().error().unwrap();
+            assert_eq!(error.kind().as_str(), "panic");
+            assert_eq!(error.message(), "wires crossed");
+            assert_eq!(report.entry("after").unwrap().status(), Status::Skipped);
+            assert_eq!(report.entry("free").unwrap().status(), Status::Success);
+        }
+    });
+}
+
+#[test]
+fn all_done_cleanup_runs_after_a_failure_without_its_result() {
+    timed(|| {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let record = seen.clone();
+        let tasks = vec![
+            common::ok("fetch", "data"),
+            common::failing("parse", "bad input"),
+            Task::new("cleanup", move |ctx| {
+                record.lock().unwrap().extend(ctx.args().iter().cloned());
+                Ok::<_, TaskError>("cleaned")
+            })
+            .inject("fetch")
+            .inject("parse")
+            .trigger(TriggerRule::AllDone),
+            common::ok("after_cleanup", 1).after("cleanup"),
+            common::ok("after_parse", 1).after("parse"),
+        ];
+        let process = Process::new("cleanup", tasks).unwrap();
+        let report = process.run(RunOptions::new().parallel(true)).unwrap();
+        assert_eq!(report.entry("cleanup").unwrap().status(), Status::Success);
+        assert_eq!(*seen.lock().unwrap(), [Value::from("data")]);
+        assert_eq!(
+            report.entry("after_cleanup").unwrap().status(),
+            Status::Success
+        );
+        assert_eq!(
+            report.entry("after_parse").unwrap().status(),
+            Status::Skipped
+        );
+        let error = report.entry("parse").unwrap().error().unwrap();
+        assert_eq!(error.downstream().collect::<Vec<_>>(), ["after_parse"]);
+    });
+}
+
+#[test]
+fn injection_positional_named_and_both() {
+    timed(|| {
+        let captured = Arc::new(Mutex::new(None));
+        let keep = captured.clone();
+        let tasks = vec![
+            Task::new("sink", move |ctx| {
+                let kwargs: Vec<(String, Value)> = ctx
+                    .kwargs()
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.clone()))
+                    .collect();
+                *keep.lock().unwrap() = Some((ctx.args().to_vec(), kwargs));
+                Ok::<_, TaskError>(())
+            })
+            .arg("static")
+            .kwarg("mode", "fast")
+            .kwarg("left", "static-left")
+            .inject("one")
+            .dependency(processes::Dependency::named("two", "left"))
+            .dependency(processes::Dependency::both("three", "third"))
+            .after("four"),
+            common::ok("one", 1),
+            common::ok("two", 2),
+            common::ok("three", 3),
+            common::ok("four", 4),
+        ];
+        let report = Process::new("inject", tasks)
+            .unwrap()
+            .run(RunOptions::new())
+            .unwrap();
+        assert!(report.all_succeeded());
+        let (args, kwargs) = captured.lock().unwrap().take().unwrap();
+        assert_eq!(
+            args,
+            [Value::from("static"), Value::from(1), Value::from(3)]
+        );
+        assert_eq!(
+            kwargs,
+            [
+                ("mode".to_owned(), Value::from("fast")),
+                ("left".to_owned(), Value::from(2)),
+                ("third".to_owned(), Value::from(3)),
+            ]
+        );
+    });
+}
+
+#[test]
+fn an_injected_result_is_shared_not_copied() {
+    timed(|| {
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let mut tasks = vec![Task::new("big", |_| Ok::<_, TaskError>(vec![7u8; 1 << 20]))];
+        for i in 0..8 {
+            let received = received.clone();
+            tasks.push(
+                Task::new(&format!("use{i}"), move |ctx| {
+                    received.lock().unwrap().push(ctx.args()[0].clone());
+                    Ok::<_, TaskError>(())
+                })
+                .inject("big"),
+            );
+        }
+        let report = Process::new("share", tasks)
+            .unwrap()
+            .run(RunOptions::new().parallel(true))
+            .unwrap();
+        let original = report.entry("big").unwrap().result().unwrap().clone();
+        let received = received.lock().unwrap();
+        assert_eq!(received.len(), 8);
+        assert!(received.iter().all(|v| v.same_as(&original)));
+    });
+}
+
+#[test]
+fn every_run_starts_fresh() {
+    timed(|| {
+        let runs = Arc::new(AtomicUsize::new(0));
+        let count = runs.clone();
+        let flaky = Task::new("flaky", move |_| {
+            if count.fetch_add(1, Ordering::SeqCst) == 0 {
+                Err(TaskError::new("first run fails"))
+            } else {
+                Ok(Value::from("ok"))
+            }
+        });
+        let process =
+            Process::new("again", vec![flaky, common::ok("next", 1).after("flaky")]).unwrap();
+        let first = process.run(RunOptions::new()).unwrap();
+        let second = process.run(RunOptions::new()).unwrap();
+        assert_eq!(first.entry("next").unwrap().status(), Status::Skipped);
+        assert!(second.all_succeeded());
+        assert_eq!(first.entry("flaky").unwrap().status(), Status::Errored);
+    });
+}
+
+#[test]
+fn running_while_running_is_refused() {
+    timed(|| {
+        let process = Arc::new(Mutex::new(None::<Arc<Process>>));
+        let inner = process.clone();
+        let nested = Task::new("nested", move |_| {
+            let process = inner.lock().unwrap().clone().unwrap();
+            match process.run(RunOptions::new()) {
+                Err(error) => Ok::<_, TaskError>(error.to_string()),
+                Ok(_) => Err(TaskError::new("a nested run was allowed")),
+            }
+        });
+        let built = Arc::new(Process::new("busy", vec![nested]).unwrap());
+        *process.lock().unwrap() = Some(built.clone());
+        let report = built.run(RunOptions::new()).unwrap();
+        let result = report
+            .entry("nested")
+            .unwrap()
+            .result()
+            .unwrap()
+            .to_string();
+        assert_eq!(
+            result,
+            "process \"busy\": already running; wait for the current run to finish"
+        );
+        assert!(!built.is_running());
+    });
+}
+
+#[test]
+fn arguments_out_of_range_name_the_task() {
+    timed(|| {
+        let task = Task::new("probe", |ctx| match ctx.arg(3) {
+            Ok(_) => Ok(Value::Null),
+            Err(error) => Err(TaskError::new(error.to_string())),
+        })
+        .arg(1);
+        let report = Process::new("args", vec![task])
+            .unwrap()
+            .run(RunOptions::new())
+            .unwrap();
+        let error = report.entry("probe").unwrap().error().unwrap();
+        assert_eq!(
+            error.message(),
+            "task \"probe\": argument index 3 is out of range (the task has 1 positional arguments)"
+        );
+    });
+}
