@@ -96,7 +96,7 @@ typedef uint32_t prc_status;
 /**
  * How a task ended. Values are fixed.
  */
-enum prc_entry_status
+enum prc_task_status
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
   : uint32_t
 #endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
@@ -104,25 +104,25 @@ enum prc_entry_status
     /**
      * The callback succeeded.
      */
-    PRC_ENTRY_STATUS_SUCCESS = 0,
+    PRC_TASK_STATUS_SUCCESS = 0,
     /**
      * Every attempt failed.
      */
-    PRC_ENTRY_STATUS_ERRORED = 1,
+    PRC_TASK_STATUS_ERRORED = 1,
     /**
      * Not run because a dependency did not succeed.
      */
-    PRC_ENTRY_STATUS_SKIPPED = 2,
+    PRC_TASK_STATUS_SKIPPED = 2,
     /**
      * Not run, or interrupted, because the run was cancelled.
      */
-    PRC_ENTRY_STATUS_CANCELLED = 3,
+    PRC_TASK_STATUS_CANCELLED = 3,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
-typedef enum prc_entry_status prc_entry_status;
+typedef enum prc_task_status prc_task_status;
 #else
-typedef uint32_t prc_entry_status;
+typedef uint32_t prc_task_status;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
@@ -489,7 +489,7 @@ typedef struct prc_event {
      */
     uint32_t max_attempts;
     /**
-     * For `PRC_EVENT_KIND_TASK_FINISHED`, a `prc_entry_status`.
+     * For `PRC_EVENT_KIND_TASK_FINISHED`, a `prc_task_status`.
      */
     uint32_t status;
     /**
@@ -1426,13 +1426,13 @@ prc_status prc_report_to_json(const struct prc_report *report,
                               struct prc_error **error);
 
 /**
- * How the task ended; `PRC_ENTRY_STATUS_CANCELLED` when `entry` is NULL.
+ * How the task ended; `PRC_TASK_STATUS_CANCELLED` when `entry` is NULL.
  *
  * # Safety
  *
  * `entry` is NULL or an entry of a live report.
  */
-prc_entry_status prc_entry_status(const struct prc_entry *entry);
+prc_task_status prc_entry_status(const struct prc_entry *entry);
 
 /**
  * Seconds from the first attempt's start to the task's end; 0 for a task that never started
@@ -1978,7 +1978,7 @@ void prc_value_free(struct prc_value *value);
  *
  * `value` is NULL or a live value.
  */
-prc_value_type prc_value_type(const struct prc_value *value);
+prc_value_type prc_value_type_of(const struct prc_value *value);
 
 /**
  * The boolean held by `value`.

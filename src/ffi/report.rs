@@ -28,7 +28,7 @@ pub struct ReportHandle {
 pub struct EntryHandle {
     name: CString,
     function: CString,
-    status: EntryStatus,
+    status: TaskStatus,
     elapsed: f64,
     attempts: u32,
     started_at: Option<CString>,
@@ -51,7 +51,7 @@ struct ErrorText {
 /// How a task ended. Values are fixed.
 #[repr(u32)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum EntryStatus {
+pub enum TaskStatus {
     /// The callback succeeded.
     Success = 0,
     /// Every attempt failed.
@@ -81,12 +81,12 @@ fn timestamp(at: std::time::SystemTime) -> String {
     at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
 
-pub(crate) fn entry_status(status: CoreStatus) -> EntryStatus {
+pub(crate) fn entry_status(status: CoreStatus) -> TaskStatus {
     match status {
-        CoreStatus::Success => EntryStatus::Success,
-        CoreStatus::Errored => EntryStatus::Errored,
-        CoreStatus::Skipped => EntryStatus::Skipped,
-        CoreStatus::Cancelled => EntryStatus::Cancelled,
+        CoreStatus::Success => TaskStatus::Success,
+        CoreStatus::Errored => TaskStatus::Errored,
+        CoreStatus::Skipped => TaskStatus::Skipped,
+        CoreStatus::Cancelled => TaskStatus::Cancelled,
     }
 }
 
@@ -461,16 +461,16 @@ entry_text!(
     prc_entry_error_location, |e| lend(e.error.as_ref().and_then(|x| x.location.as_ref()))
 );
 
-/// How the task ended; `PRC_ENTRY_STATUS_CANCELLED` when `entry` is NULL.
+/// How the task ended; `PRC_TASK_STATUS_CANCELLED` when `entry` is NULL.
 ///
 /// # Safety
 ///
 /// `entry` is NULL or an entry of a live report.
 #[no_mangle]
-pub unsafe extern "C" fn prc_entry_status(entry: *const EntryHandle) -> EntryStatus {
-    ffi_boundary!(default: EntryStatus::Cancelled => {
+pub unsafe extern "C" fn prc_entry_status(entry: *const EntryHandle) -> TaskStatus {
+    ffi_boundary!(default: TaskStatus::Cancelled => {
         // SAFETY: forwarded from the caller.
-        unsafe { entry_field(entry, EntryStatus::Cancelled, |e| e.status) }
+        unsafe { entry_field(entry, TaskStatus::Cancelled, |e| e.status) }
     })
 }
 

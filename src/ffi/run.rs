@@ -56,7 +56,7 @@ pub struct Event {
     pub attempt: u32,
     /// How many attempts the task may make in all.
     pub max_attempts: u32,
-    /// For `PRC_EVENT_KIND_TASK_FINISHED`, a `prc_entry_status`.
+    /// For `PRC_EVENT_KIND_TASK_FINISHED`, a `prc_task_status`.
     pub status: u32,
     /// Tasks ended so far.
     pub done: usize,

@@ -284,7 +284,7 @@ pub unsafe extern "C" fn prc_value_free(value: *mut ValueHandle) {
 ///
 /// `value` is NULL or a live value.
 #[no_mangle]
-pub unsafe extern "C" fn prc_value_type(value: *const ValueHandle) -> ValueType {
+pub unsafe extern "C" fn prc_value_type_of(value: *const ValueHandle) -> ValueType {
     ffi_boundary!(default: ValueType::Null => {
         // SAFETY: NULL or a live value, by the caller's promise.
         match unsafe { value_ref(value) } {
