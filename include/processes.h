@@ -1426,6 +1426,99 @@ prc_status prc_report_to_json(const struct prc_report *report,
                               struct prc_error **error);
 
 /**
+ * The task's name (lowercase), lent; NULL when `entry` is NULL.
+ *
+ * # Safety
+ *
+ * `entry` is NULL or an entry of a live report.
+ */
+const char *prc_entry_name(const struct prc_entry *entry);
+
+/**
+ * The function label, lent; NULL when `entry` is NULL.
+ *
+ * # Safety
+ *
+ * `entry` is NULL or an entry of a live report.
+ */
+const char *prc_entry_function(const struct prc_entry *entry);
+
+/**
+ * When the first attempt started (RFC 3339), lent; NULL if the task never started.
+ *
+ * # Safety
+ *
+ * `entry` is NULL or an entry of a live report.
+ */
+const char *prc_entry_started_at(const struct prc_entry *entry);
+
+/**
+ * When the task ended (RFC 3339; for skipped and cancelled tasks, when that was
+ * decided), lent; NULL when `entry` is NULL.
+ *
+ * # Safety
+ *
+ * `entry` is NULL or an entry of a live report.
+ */
+const char *prc_entry_finished_at(const struct prc_entry *entry);
+
+/**
+ * For a skipped task, the dependency that did not succeed, lent; NULL otherwise.
+ *
+ * # Safety
+ *
+ * `entry` is NULL or an entry of a live report.
+ */
+const char *prc_entry_skipped_because(const struct prc_entry *entry);
+
+/**
+ * A problem writing the task's log file, lent; NULL if none.
+ *
+ * # Safety
+ *
+ * `entry` is NULL or an entry of a live report.
+ */
+const char *prc_entry_log_error(const struct prc_entry *entry);
+
+/**
+ * For an errored task, the failure's kind (`"error"`, `"timeout"`, ...), lent; NULL
+ * otherwise.
+ *
+ * # Safety
+ *
+ * `entry` is NULL or an entry of a live report.
+ */
+const char *prc_entry_error_kind(const struct prc_entry *entry);
+
+/**
+ * For an errored task, the failure's message, lent; NULL otherwise.
+ *
+ * # Safety
+ *
+ * `entry` is NULL or an entry of a live report.
+ */
+const char *prc_entry_error_message(const struct prc_entry *entry);
+
+/**
+ * For an errored task, the traceback text if one was captured, lent; NULL otherwise.
+ *
+ * # Safety
+ *
+ * `entry` is NULL or an entry of a live report.
+ */
+const char *prc_entry_error_traceback(const struct prc_entry *entry);
+
+/**
+ * For an errored task, where its traced variables were recorded (`file:line`), lent;
+ * NULL if unknown.
+ *
+ * # Safety
+ *
+ * `entry` is NULL or an entry of a live report.
+ */
+const char *prc_entry_error_location(const struct prc_entry *entry);
+
+/**
  * How the task ended; `PRC_TASK_STATUS_CANCELLED` when `entry` is NULL.
  *
  * # Safety

@@ -400,66 +400,131 @@ unsafe fn entry_field<T>(
     }
 }
 
-macro_rules! entry_text {
-    ($(#[$doc:meta])* $name:ident, |$e:ident| $get:expr) => {
-        $(#[$doc])*
-        ///
-        /// # Safety
-        ///
-        /// `entry` is NULL or an entry of a live report.
-        #[no_mangle]
-        pub unsafe extern "C" fn $name(entry: *const EntryHandle) -> *const c_char {
-            ffi_boundary!(default: std::ptr::null() => {
-                // SAFETY: forwarded from the caller.
-                unsafe { entry_field(entry, std::ptr::null(), |$e| $get) }
-            })
-        }
-    };
+/// Reads a text field of an entry, NULL for a NULL entry.
+///
+/// # Safety
+///
+/// `entry` is NULL or an entry of a live report.
+unsafe fn entry_text(
+    entry: *const EntryHandle,
+    get: impl FnOnce(&EntryHandle) -> *const c_char,
+) -> *const c_char {
+    // SAFETY: forwarded from the caller.
+    unsafe { entry_field(entry, std::ptr::null(), get) }
 }
 
-entry_text!(
-    /// The task's name (lowercase), lent; NULL when `entry` is NULL.
-    prc_entry_name, |e| e.name.as_ptr()
-);
-entry_text!(
-    /// The function label, lent; NULL when `entry` is NULL.
-    prc_entry_function, |e| e.function.as_ptr()
-);
-entry_text!(
-    /// When the first attempt started (RFC 3339), lent; NULL if the task never started.
-    prc_entry_started_at, |e| lend(e.started_at.as_ref())
-);
-entry_text!(
-    /// When the task ended (RFC 3339; for skipped and cancelled tasks, when that was
-    /// decided), lent; NULL when `entry` is NULL.
-    prc_entry_finished_at, |e| e.finished_at.as_ptr()
-);
-entry_text!(
-    /// For a skipped task, the dependency that did not succeed, lent; NULL otherwise.
-    prc_entry_skipped_because, |e| lend(e.skipped_because.as_ref())
-);
-entry_text!(
-    /// A problem writing the task's log file, lent; NULL if none.
-    prc_entry_log_error, |e| lend(e.log_error.as_ref())
-);
-entry_text!(
-    /// For an errored task, the failure's kind (`"error"`, `"timeout"`, ...), lent; NULL
-    /// otherwise.
-    prc_entry_error_kind, |e| lend(e.error.as_ref().map(|x| &x.kind))
-);
-entry_text!(
-    /// For an errored task, the failure's message, lent; NULL otherwise.
-    prc_entry_error_message, |e| lend(e.error.as_ref().map(|x| &x.message))
-);
-entry_text!(
-    /// For an errored task, the traceback text if one was captured, lent; NULL otherwise.
-    prc_entry_error_traceback, |e| lend(e.error.as_ref().and_then(|x| x.traceback.as_ref()))
-);
-entry_text!(
-    /// For an errored task, where its traced variables were recorded (`file:line`), lent;
-    /// NULL if unknown.
-    prc_entry_error_location, |e| lend(e.error.as_ref().and_then(|x| x.location.as_ref()))
-);
+/// The task's name (lowercase), lent; NULL when `entry` is NULL.
+///
+/// # Safety
+///
+/// `entry` is NULL or an entry of a live report.
+#[no_mangle]
+pub unsafe extern "C" fn prc_entry_name(entry: *const EntryHandle) -> *const c_char {
+    // SAFETY: forwarded from the caller.
+    ffi_boundary!(default: std::ptr::null() => { unsafe { entry_text(entry, |e| e.name.as_ptr()) } })
+}
+
+/// The function label, lent; NULL when `entry` is NULL.
+///
+/// # Safety
+///
+/// `entry` is NULL or an entry of a live report.
+#[no_mangle]
+pub unsafe extern "C" fn prc_entry_function(entry: *const EntryHandle) -> *const c_char {
+    // SAFETY: forwarded from the caller.
+    ffi_boundary!(default: std::ptr::null() => { unsafe { entry_text(entry, |e| e.function.as_ptr()) } })
+}
+
+/// When the first attempt started (RFC 3339), lent; NULL if the task never started.
+///
+/// # Safety
+///
+/// `entry` is NULL or an entry of a live report.
+#[no_mangle]
+pub unsafe extern "C" fn prc_entry_started_at(entry: *const EntryHandle) -> *const c_char {
+    // SAFETY: forwarded from the caller.
+    ffi_boundary!(default: std::ptr::null() => { unsafe { entry_text(entry, |e| lend(e.started_at.as_ref())) } })
+}
+
+/// When the task ended (RFC 3339; for skipped and cancelled tasks, when that was
+/// decided), lent; NULL when `entry` is NULL.
+///
+/// # Safety
+///
+/// `entry` is NULL or an entry of a live report.
+#[no_mangle]
+pub unsafe extern "C" fn prc_entry_finished_at(entry: *const EntryHandle) -> *const c_char {
+    // SAFETY: forwarded from the caller.
+    ffi_boundary!(default: std::ptr::null() => { unsafe { entry_text(entry, |e| e.finished_at.as_ptr()) } })
+}
+
+/// For a skipped task, the dependency that did not succeed, lent; NULL otherwise.
+///
+/// # Safety
+///
+/// `entry` is NULL or an entry of a live report.
+#[no_mangle]
+pub unsafe extern "C" fn prc_entry_skipped_because(entry: *const EntryHandle) -> *const c_char {
+    // SAFETY: forwarded from the caller.
+    ffi_boundary!(default: std::ptr::null() => { unsafe { entry_text(entry, |e| lend(e.skipped_because.as_ref())) } })
+}
+
+/// A problem writing the task's log file, lent; NULL if none.
+///
+/// # Safety
+///
+/// `entry` is NULL or an entry of a live report.
+#[no_mangle]
+pub unsafe extern "C" fn prc_entry_log_error(entry: *const EntryHandle) -> *const c_char {
+    // SAFETY: forwarded from the caller.
+    ffi_boundary!(default: std::ptr::null() => { unsafe { entry_text(entry, |e| lend(e.log_error.as_ref())) } })
+}
+
+/// For an errored task, the failure's kind (`"error"`, `"timeout"`, ...), lent; NULL
+/// otherwise.
+///
+/// # Safety
+///
+/// `entry` is NULL or an entry of a live report.
+#[no_mangle]
+pub unsafe extern "C" fn prc_entry_error_kind(entry: *const EntryHandle) -> *const c_char {
+    // SAFETY: forwarded from the caller.
+    ffi_boundary!(default: std::ptr::null() => { unsafe { entry_text(entry, |e| lend(e.error.as_ref().map(|x| &x.kind))) } })
+}
+
+/// For an errored task, the failure's message, lent; NULL otherwise.
+///
+/// # Safety
+///
+/// `entry` is NULL or an entry of a live report.
+#[no_mangle]
+pub unsafe extern "C" fn prc_entry_error_message(entry: *const EntryHandle) -> *const c_char {
+    // SAFETY: forwarded from the caller.
+    ffi_boundary!(default: std::ptr::null() => { unsafe { entry_text(entry, |e| lend(e.error.as_ref().map(|x| &x.message))) } })
+}
+
+/// For an errored task, the traceback text if one was captured, lent; NULL otherwise.
+///
+/// # Safety
+///
+/// `entry` is NULL or an entry of a live report.
+#[no_mangle]
+pub unsafe extern "C" fn prc_entry_error_traceback(entry: *const EntryHandle) -> *const c_char {
+    // SAFETY: forwarded from the caller.
+    ffi_boundary!(default: std::ptr::null() => { unsafe { entry_text(entry, |e| lend(e.error.as_ref().and_then(|x| x.traceback.as_ref()))) } })
+}
+
+/// For an errored task, where its traced variables were recorded (`file:line`), lent;
+/// NULL if unknown.
+///
+/// # Safety
+///
+/// `entry` is NULL or an entry of a live report.
+#[no_mangle]
+pub unsafe extern "C" fn prc_entry_error_location(entry: *const EntryHandle) -> *const c_char {
+    // SAFETY: forwarded from the caller.
+    ffi_boundary!(default: std::ptr::null() => { unsafe { entry_text(entry, |e| lend(e.error.as_ref().and_then(|x| x.location.as_ref()))) } })
+}
 
 /// How the task ended; `PRC_TASK_STATUS_CANCELLED` when `entry` is NULL.
 ///

@@ -593,17 +593,21 @@ impl Shared {
             attempt: cell.attempt,
             reason,
         };
+        let already = || RunError::AlreadyCompleted {
+            task: self.task_name(cell.task).to_owned(),
+            attempt: cell.attempt,
+        };
         if self.is_ended(cell.task) {
-            return Err(abandoned("run cancelled"));
+            // The task ended either through this attempt's own completion or by cancellation.
+            return Err(if cell.is_settled() {
+                already()
+            } else {
+                abandoned("run cancelled")
+            });
         }
         match cell.settle() {
             Ok(()) => {}
-            Err(Settled::Already) => {
-                return Err(RunError::AlreadyCompleted {
-                    task: self.task_name(cell.task).to_owned(),
-                    attempt: cell.attempt,
-                })
-            }
+            Err(Settled::Already) => return Err(already()),
             Err(Settled::TimedOut) => return Err(abandoned("timed out")),
         }
         self.attempt_over();
