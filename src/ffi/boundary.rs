@@ -188,3 +188,41 @@ pub(crate) fn seconds(value: f64, what: impl FnOnce() -> String) -> Checked<std:
     std::time::Duration::try_from_secs_f64(value)
         .map_err(|error| Failure::new(Status::InvalidArgument, format!("{}: {error}", what())))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_becomes_a_status_and_an_error_object() {
+        let mut error: *mut ErrorHandle = std::ptr::null_mut();
+        let out: *mut *mut ErrorHandle = &mut error;
+        let fail = true;
+        let status = ffi_boundary!(error: out => {
+            if fail {
+                panic!("boom at the boundary");
+            }
+            Ok(())
+        });
+        assert_eq!(status, Status::Panic);
+        assert!(!error.is_null());
+        // SAFETY: written by `conclude` just above.
+        let owned = unsafe { Box::from_raw(error) };
+        let text = owned.message_text();
+        assert!(
+            text.contains("internal error in processes: boom at the boundary"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_panicking_getter_returns_its_default() {
+        let value: usize = ffi_boundary!(default: 7 => { panic!("getter") });
+        assert_eq!(value, 7);
+    }
+
+    #[test]
+    fn interior_nul_bytes_are_replaced() {
+        assert_eq!(c_string("a\0b").to_str().ok(), Some("a\u{fffd}b"));
+    }
+}

@@ -57,6 +57,11 @@ impl ErrorHandle {
             message: c_string(message),
         }
     }
+
+    #[cfg(test)]
+    pub(crate) fn message_text(&self) -> String {
+        self.message.to_string_lossy().into_owned()
+    }
 }
 
 /// The status of a graph error.

@@ -8,13 +8,13 @@
 //! short and cannot involve the calling thread, since no thread holds the write side while
 //! calling back into C.
 
-use std::ffi::c_char;
+use std::ffi::{c_char, CString};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard, TryLockError};
 
 use super::boundary::{
-    borrow, borrow_mut, ffi_boundary, not_null, optional_text, owned_string, text, write, Checked,
-    Failure,
+    borrow, borrow_mut, c_string, ffi_boundary, not_null, optional_text, owned_string, text, write,
+    Checked, Failure,
 };
 use super::error::{ErrorHandle, Status};
 use super::hosted::HostedHandle;
@@ -37,6 +37,24 @@ pub struct ProcessHandle {
     process: RwLock<Process>,
     /// Blocking runs under way, so that a refused change can say why.
     runs: AtomicUsize,
+    /// The name as C reads it; a process's name never changes.
+    name: CString,
+}
+
+/// Counts a blocking run for as long as it lasts, however it ends.
+struct Running<'a>(&'a AtomicUsize);
+
+impl<'a> Running<'a> {
+    fn start(runs: &'a AtomicUsize) -> Running<'a> {
+        runs.fetch_add(1, Ordering::AcqRel);
+        Running(runs)
+    }
+}
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 impl ProcessHandle {
@@ -64,7 +82,7 @@ impl ProcessHandle {
                             Status::Running,
                             format!(
                                 "process {:?}: cannot be changed while it runs",
-                                self.read_name()
+                                self.name.to_string_lossy()
                             ),
                         ));
                     }
@@ -73,10 +91,6 @@ impl ProcessHandle {
                 }
             }
         }
-    }
-
-    fn read_name(&self) -> String {
-        self.read().name().to_owned()
     }
 }
 
@@ -166,6 +180,7 @@ pub unsafe extern "C" fn prc_process_build(
         let builder = unsafe { borrow(builder, "builder") }?;
         let process = Process::new(&builder.name, builder.tasks.iter().cloned())?;
         let handle = ProcessHandle {
+            name: c_string(process.name()),
             process: RwLock::new(process),
             runs: AtomicUsize::new(0),
         };
@@ -191,19 +206,16 @@ pub unsafe extern "C" fn prc_process_free(process: *mut ProcessHandle) {
     })
 }
 
-/// The process's name, newly allocated (`prc_string_free`); NULL when `process` is NULL.
+/// The process's name, lent while `process` lives; NULL when `process` is NULL.
 ///
 /// # Safety
 ///
 /// `process` is NULL or a live process.
 #[no_mangle]
-pub unsafe extern "C" fn prc_process_name(process: *const ProcessHandle) -> *mut c_char {
-    ffi_boundary!(default: std::ptr::null_mut() => {
+pub unsafe extern "C" fn prc_process_name(process: *const ProcessHandle) -> *const c_char {
+    ffi_boundary!(default: std::ptr::null() => {
         // SAFETY: NULL or a live process, by the caller's promise.
-        match unsafe { process.as_ref() } {
-            Some(process) => owned_string(process.read().name()),
-            None => std::ptr::null_mut(),
-        }
+        unsafe { process.as_ref() }.map_or(std::ptr::null(), |p| p.name.as_ptr())
     })
 }
 
@@ -381,9 +393,9 @@ pub unsafe extern "C" fn prc_process_run(
         // SAFETY: NULL or live handles, by the caller's promise.
         let (handle, options) = unsafe { (borrow(process, "process")?, options_arg(options)) };
         let process = handle.read();
-        handle.runs.fetch_add(1, Ordering::AcqRel);
+        let running = Running::start(&handle.runs);
         let report = process.run(options);
-        handle.runs.fetch_sub(1, Ordering::AcqRel);
+        drop(running);
         let report = ReportHandle::boxed(report?);
         // SAFETY: checked not NULL above.
         unsafe { write(out, report) };

@@ -19,6 +19,8 @@ use crate::{
 /// Adding it to a builder or a process copies it, so it may be changed and added again.
 pub struct TaskHandle {
     task: Task,
+    /// The name as C reads it; a task's name never changes.
+    name: std::ffi::CString,
 }
 
 /// A task's body. Called on a pool thread (or the thread that called `prc_process_run` for a
@@ -204,8 +206,10 @@ pub unsafe extern "C" fn prc_task_new(
         not_null(out, "out")?;
         // SAFETY: NULL or NUL-terminated, by the caller's promise.
         let name = unsafe { text(name, "name") }?;
+        let task = Task::with_callback(name, callback);
         let handle = TaskHandle {
-            task: Task::with_callback(name, callback),
+            name: super::boundary::c_string(task.name()),
+            task,
         };
         // SAFETY: checked not NULL above.
         unsafe { write(out, Box::into_raw(Box::new(handle))) };
@@ -228,20 +232,16 @@ pub unsafe extern "C" fn prc_task_free(task: *mut TaskHandle) {
     })
 }
 
-/// The task's name (lowercase), newly allocated; free it with `prc_string_free`. NULL when
-/// `task` is NULL.
+/// The task's name (lowercase), lent while `task` lives; NULL when `task` is NULL.
 ///
 /// # Safety
 ///
 /// `task` is NULL or a live task handle.
 #[no_mangle]
-pub unsafe extern "C" fn prc_task_name(task: *const TaskHandle) -> *mut c_char {
-    ffi_boundary!(default: std::ptr::null_mut() => {
+pub unsafe extern "C" fn prc_task_name(task: *const TaskHandle) -> *const c_char {
+    ffi_boundary!(default: std::ptr::null() => {
         // SAFETY: NULL or a live task handle, by the caller's promise.
-        match unsafe { task.as_ref() } {
-            Some(task) => super::boundary::owned_string(task.task.name()),
-            None => std::ptr::null_mut(),
-        }
+        unsafe { task.as_ref() }.map_or(std::ptr::null(), |task| task.name.as_ptr())
     })
 }
 

@@ -241,6 +241,47 @@ static void test_cancel_from_another_thread(bool parallel)
     prc_process_free(p);
 }
 
+/* An observer that calls back into the library: it cancels the run when `first` ends. */
+static void cancel_on_first(void *user_data, const prc_event *event)
+{
+    if (event->kind == PRC_EVENT_KIND_TASK_FINISHED && strcmp(event->task, "first") == 0) {
+        OK(prc_cancel_token_cancel, (prc_cancel_token *)user_data);
+    }
+}
+
+static uint32_t quick(void *user_data, prc_context *ctx)
+{
+    (void)user_data;
+    (void)ctx;
+    return PRC_OUTCOME_SUCCESS;
+}
+
+static void test_observer_cancels(bool parallel)
+{
+    prc_process_builder *b = NULL;
+    OK(prc_process_builder_new, "observed", &b);
+    add(b, "first", quick, NULL, NULL, 0);
+    add(b, "second", never_reached, NULL, "first", 0);
+    prc_process *p = NULL;
+    OK(prc_process_build, b, &p);
+    prc_process_builder_free(b);
+    prc_cancel_token *token = prc_cancel_token_new();
+    prc_run_options *o = prc_run_options_new();
+    OK(prc_run_options_set_parallel, o, parallel);
+    OK(prc_run_options_set_cancel_token, o, token);
+    OK(prc_run_options_set_observer, o, cancel_on_first, token, NULL);
+    prc_report *r = NULL;
+    OK(prc_process_run, p, o, &r);
+    CHECK(prc_report_was_cancelled(r));
+    const prc_entry *e = NULL;
+    OK(prc_report_find, r, "second", &e);
+    CHECK(prc_entry_status(e) == PRC_TASK_STATUS_CANCELLED);
+    prc_report_free(r);
+    prc_run_options_free(o);
+    prc_cancel_token_free(token);
+    prc_process_free(p);
+}
+
 static void test_completion_arguments(void)
 {
     EXPECT(PRC_STATUS_NULL_ARGUMENT, prc_completion_succeed, NULL, NULL);
@@ -259,6 +300,8 @@ int main(void)
     test_async_completion(true);
     test_cancel_from_another_thread(false);
     test_cancel_from_another_thread(true);
+    test_observer_cancels(false);
+    test_observer_cancels(true);
     puts("test_async: ok");
     return 0;
 }

@@ -27,9 +27,7 @@ static prc_task *task(const char *name)
 static void test_task_setters(void)
 {
     prc_task *t = task("Extract");
-    char *name = prc_task_name(t);
-    CHECK(strcmp(name, "extract") == 0);
-    prc_string_free(name);
+    CHECK(strcmp(prc_task_name(t), "extract") == 0);
     CHECK(prc_task_name(NULL) == NULL);
 
     prc_value *v = int_value(1);
@@ -160,9 +158,7 @@ static void test_build_any_order(void)
     OK(prc_process_build, b, &p);
     EXPECT(PRC_STATUS_NULL_ARGUMENT, prc_process_build, b, NULL);
     EXPECT(PRC_STATUS_NULL_ARGUMENT, prc_process_build, NULL, &p);
-    char *name = prc_process_name(p);
-    CHECK(strcmp(name, "etl") == 0);
-    prc_string_free(name);
+    CHECK(strcmp(prc_process_name(p), "etl") == 0);
     CHECK(prc_process_name(NULL) == NULL);
     CHECK(prc_process_len(p) == 3);
     CHECK(prc_process_len(NULL) == 0);

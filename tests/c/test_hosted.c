@@ -242,6 +242,7 @@ static void test_arguments(void)
     OK(prc_run_options_set_max_workers, o, 1);
     OK(prc_process_start_hosted, p, o, &run);
     prc_run_options_free(o);
+    prc_process_free(p); /* the run does not borrow the process */
     size_t count = 0;
     prc_assignment *items[2];
     EXPECT(PRC_STATUS_NULL_ARGUMENT, prc_hosted_run_next_batch, run, NULL, 2, &count);
@@ -279,7 +280,6 @@ static void test_arguments(void)
     OK(prc_hosted_run_cancel, run);
     prc_hosted_run_free(run);
     prc_hosted_run_free(NULL);
-    prc_process_free(p);
 }
 
 int main(void)
