@@ -14,7 +14,8 @@ echo "--- Go (cgo)"
   cd tests/ffi-smoke/go
   test -z "$(gofmt -l .)" || { gofmt -l . >&2; exit 1; }
   go vet ./...
-  GODEBUG=cgocheck=1 timeout 120 go run .
+  # cgocheck2 checks every pointer the program hands to C at run time.
+  GOEXPERIMENT=cgocheck2 timeout 300 go run .
 )
 
 echo "--- Node (koffi)"
