@@ -131,6 +131,13 @@ impl From<&str> for TaskError {
     }
 }
 
+/// Misuse inside a callback (such as an argument index out of range) fails the attempt.
+impl From<RunError> for TaskError {
+    fn from(error: RunError) -> TaskError {
+        TaskError::new(error.to_string())
+    }
+}
+
 /// Why a graph was refused. Every message names the task(s), the field and the reason.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum GraphError {

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use compact_str::CompactString;
+use thin_vec::ThinVec;
 
 use crate::context::TaskContext;
 use crate::error::{ErrorKind, TaskError};
@@ -175,13 +176,15 @@ pub const DEFAULT_RETRY_KINDS: [ErrorKind; 2] = [ErrorKind::Timeout, ErrorKind::
 /// A named unit of work: a callback, its static arguments, what it waits for, and how it is
 /// retried and timed.
 ///
-/// Names are compared case-insensitively and stored in lowercase.
+/// Names are compared case-insensitively and stored in lowercase. A task is kept small (its
+/// lists are one pointer each, rare settings live out of line) because a process may hold a
+/// million of them.
 #[derive(Clone)]
 pub struct Task {
     pub(crate) name: CompactString,
     pub(crate) callback: Callback,
-    pub(crate) args: Vec<Value>,
-    pub(crate) dependencies: Vec<Dependency>,
+    pub(crate) args: ThinVec<Value>,
+    pub(crate) dependencies: ThinVec<Dependency>,
     pub(crate) options: Option<Box<TaskOptions>>,
     pub(crate) trigger: TriggerRule,
     /// Whether any dependency injects its result, so that tasks that only wait skip building
@@ -214,8 +217,8 @@ impl Task {
         Task {
             name: normalize(name),
             callback,
-            args: Vec::new(),
-            dependencies: Vec::new(),
+            args: ThinVec::new(),
+            dependencies: ThinVec::new(),
             options: None,
             trigger: TriggerRule::AllSuccess,
             injects: false,

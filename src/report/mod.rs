@@ -92,6 +92,16 @@ pub struct Report {
     pub(crate) cancelled: bool,
 }
 
+impl std::fmt::Debug for Report {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Report")
+            .field("process_name", &self.process_name)
+            .field("counts", &self.counts())
+            .field("cancelled", &self.cancelled)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Report {
     /// The process's name.
     pub fn process_name(&self) -> &str {

@@ -84,11 +84,6 @@ impl AttemptCell {
         }
     }
 
-    /// Whether a result was accepted.
-    pub(crate) fn is_settled(&self) -> bool {
-        self.state.load(Ordering::Acquire) & SETTLED != 0
-    }
-
     /// Accepts a completion unless the attempt was already settled or timed out.
     pub(crate) fn settle(&self) -> Result<(), Settled> {
         let mut state = self.state.load(Ordering::Acquire);

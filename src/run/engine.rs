@@ -74,7 +74,8 @@ impl Resume {
 pub(crate) struct Final {
     status: Status,
     result: Value,
-    error: Option<TaskError>,
+    /// Boxed so that the hot path (success) moves a small value around.
+    error: Option<Box<TaskError>>,
     attempts: u32,
     first_start_ns: u64,
 }
@@ -101,6 +102,8 @@ pub(crate) struct Shared {
     state: Box<[AtomicU8]>,
     pub(crate) records: Arc<Records>,
     done: Padded<AtomicUsize>,
+    /// With an observer: tasks whose end event has been numbered.
+    announced: AtomicUsize,
     /// Raw clock reading at the run's start; task timestamps count from it.
     origin: u64,
     started: Instant,
@@ -144,6 +147,7 @@ impl Shared {
             state,
             records: Arc::new(records),
             done: Padded(AtomicUsize::new(0)),
+            announced: AtomicUsize::new(0),
             origin: clock::raw(),
             started: Instant::now(),
             started_at,
@@ -175,6 +179,7 @@ impl Shared {
         (record.status == Status::Success).then_some(&record.result)
     }
 
+    #[inline]
     pub(crate) fn emit(&self, event: Event<'_>) {
         if let Some(observer) = &self.observer {
             if catch_unwind(AssertUnwindSafe(|| observer.on_event(&event))).is_err() {
@@ -288,7 +293,7 @@ impl Shared {
         let status = end.status;
         let detail = end.error.map(|error| {
             Box::new(Detail {
-                error: Some(error),
+                error: Some(*error),
                 log_error: None,
             })
         });
@@ -329,13 +334,16 @@ impl Shared {
             return false;
         }
         if self.observer.is_some() {
-            let done = self.add_done(1);
+            // Numbered before the event, counted after it, so that the run cannot be seen
+            // finished while an event is still being delivered.
+            let done = self.announced.fetch_add(1, Ordering::AcqRel) + 1;
             self.emit(Event::TaskFinished {
                 task: self.task_name(index),
                 status,
                 done,
                 total: self.total(),
             });
+            self.add_done(1);
         } else {
             *tally += 1;
         }
@@ -428,18 +436,18 @@ impl Shared {
             let outcome = invoke(&ctx);
             let traced = ctx.traced.take();
             let cell = ctx.cell.into_inner();
-            let outcome = match cell {
+            let outcome: Result<Value, Box<TaskError>> = match cell {
                 None => match outcome {
                     Outcome::Success(value) => Ok(value),
-                    Outcome::Failure(error) => Err(error),
-                    Outcome::Pending => Err(TaskError::new(
+                    Outcome::Failure(error) => Err(Box::new(error)),
+                    Outcome::Pending => Err(Box::new(TaskError::new(
                         "the callback answered pending without taking a completion handle",
-                    )),
+                    ))),
                 },
                 Some(cell) => match cell.callback_returned(matches!(outcome, Outcome::Pending)) {
                     Returned::Accept => match outcome {
                         Outcome::Success(value) => Ok(value),
-                        Outcome::Failure(error) => Err(error),
+                        Outcome::Failure(error) => Err(Box::new(error)),
                         Outcome::Pending => return None,
                     },
                     Returned::Wait => return None,
@@ -576,7 +584,7 @@ impl Shared {
                     self.retry(cell.task, resume.next(cell.first_start_ns), delay);
                     return;
                 }
-                None => errored(error, cell.attempt, cell.first_start_ns),
+                None => errored(Box::new(error), cell.attempt, cell.first_start_ns),
             },
         };
         self.finish_elsewhere(cell.task, end);
@@ -593,22 +601,18 @@ impl Shared {
             attempt: cell.attempt,
             reason,
         };
-        let already = || RunError::AlreadyCompleted {
-            task: self.task_name(cell.task).to_owned(),
-            attempt: cell.attempt,
-        };
-        if self.is_ended(cell.task) {
-            // The task ended either through this attempt's own completion or by cancellation.
-            return Err(if cell.is_settled() {
-                already()
-            } else {
-                abandoned("run cancelled")
-            });
-        }
         match cell.settle() {
             Ok(()) => {}
-            Err(Settled::Already) => return Err(already()),
+            Err(Settled::Already) => {
+                return Err(RunError::AlreadyCompleted {
+                    task: self.task_name(cell.task).to_owned(),
+                    attempt: cell.attempt,
+                })
+            }
             Err(Settled::TimedOut) => return Err(abandoned("timed out")),
+        }
+        if self.is_ended(cell.task) {
+            return Err(abandoned("run cancelled"));
         }
         self.attempt_over();
         self.settle_attempt(cell, outcome);
@@ -617,8 +621,10 @@ impl Shared {
 
     /// An attempt handed to the host ended (settled or timed out).
     pub(crate) fn attempt_over(&self) {
-        if matches!(self.mode, Mode::Queue(_)) && self.in_flight.load(Ordering::Acquire) > 0 {
-            self.in_flight.fetch_sub(1, Ordering::AcqRel);
+        let released = self
+            .in_flight
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1));
+        if released.is_ok() {
             self.notify();
         }
     }
@@ -642,7 +648,8 @@ impl Shared {
             self.attempt_over();
         }
         if !may_retry {
-            self.finish_elsewhere(cell.task, errored(error, cell.attempt, cell.first_start_ns));
+            let end = errored(Box::new(error), cell.attempt, cell.first_start_ns);
+            self.finish_elsewhere(cell.task, end);
             return;
         }
         let delay = self
@@ -723,7 +730,7 @@ impl Shared {
     }
 }
 
-fn errored(error: TaskError, attempts: u32, first_start_ns: u64) -> Final {
+fn errored(error: Box<TaskError>, attempts: u32, first_start_ns: u64) -> Final {
     Final {
         status: Status::Errored,
         result: Value::Null,

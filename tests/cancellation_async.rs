@@ -1,0 +1,282 @@
+//! Cancelling a run from another thread, asynchronous completion, and events.
+
+mod common;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use processes::{
+    CancelToken, Event, Observer, Outcome, Process, RunError, RunOptions, Status, Task, TaskError,
+    Value,
+};
+
+use common::timed;
+
+#[test]
+fn cancelling_mid_run_stops_new_tasks_and_returns_promptly() {
+    timed(|| {
+        for parallel in [false, true] {
+            let token = CancelToken::new();
+            let started = Arc::new(AtomicUsize::new(0));
+            let (first_started, wait_first) = mpsc::channel();
+            let first_started = Mutex::new(first_started);
+            let count = started.clone();
+            let slow = Task::new("slow", move |ctx| {
+                count.fetch_add(1, Ordering::SeqCst);
+                let _ = first_started.lock().unwrap().send(());
+                while !ctx.is_cancelled() {
+                    thread::sleep(Duration::from_millis(1));
+                }
+                Err::<Value, _>(TaskError::new("stopped by its token"))
+            });
+            let mut tasks = vec![slow];
+            for i in 0..20 {
+                let count = started.clone();
+                tasks.push(
+                    Task::new(&format!("later{i}"), move |_| {
+                        count.fetch_add(1, Ordering::SeqCst);
+                        Ok::<_, TaskError>(())
+                    })
+                    .after("slow"),
+                );
+            }
+            let process = Process::new("cancel", tasks).unwrap();
+            let canceller = token.clone();
+            let cancel_thread = thread::spawn(move || {
+                wait_first.recv().unwrap();
+                thread::sleep(Duration::from_millis(20));
+                let at = Instant::now();
+                canceller.cancel();
+                at
+            });
+            let options = RunOptions::new().parallel(parallel).cancel_token(token);
+            let report = process.run(options).unwrap();
+            let returned = Instant::now();
+            let cancelled_at = cancel_thread.join().unwrap();
+            assert!(
+                returned - cancelled_at < Duration::from_millis(500),
+                "prompt return"
+            );
+            assert!(report.was_cancelled());
+            assert_eq!(
+                started.load(Ordering::SeqCst),
+                1,
+                "no task starts after the cancel"
+            );
+            let later = report.entry("later3").unwrap();
+            assert_eq!(later.status(), Status::Cancelled);
+            assert_eq!(later.attempts(), 0);
+            assert_eq!(report.counts().cancelled, 21 - report.counts().errored);
+            assert_eq!(
+                report.counts().skipped,
+                0,
+                "cancelled is distinct from skipped"
+            );
+        }
+    });
+}
+
+#[test]
+fn a_token_cancelled_before_the_run_cancels_everything() {
+    timed(|| {
+        let token = CancelToken::new();
+        token.cancel();
+        let process = Process::new(
+            "pre",
+            vec![common::ok("a", 1), common::ok("b", 2).after("a")],
+        )
+        .unwrap();
+        let report = process.run(RunOptions::new().cancel_token(token)).unwrap();
+        assert_eq!(report.counts().cancelled, 2);
+    });
+}
+
+#[test]
+fn a_pending_task_completes_from_another_thread() {
+    timed(|| {
+        for parallel in [false, true] {
+            let async_task = Task::with_outcome("fetch", |ctx| {
+                let completion = ctx.completion();
+                let seed = ctx.arg(0).ok().and_then(Value::as_int).unwrap_or(0);
+                thread::spawn(move || {
+                    thread::sleep(Duration::from_millis(30));
+                    completion.succeed(seed * 2).unwrap();
+                    let again = completion.succeed(0).unwrap_err();
+                    assert!(matches!(
+                        again,
+                        RunError::AlreadyCompleted { attempt: 1, .. }
+                    ));
+                });
+                Outcome::Pending
+            })
+            .arg(21);
+            let failing_async = Task::with_outcome("flaky", |ctx| {
+                let completion = ctx.completion();
+                thread::spawn(move || completion.fail("remote said no").unwrap());
+                Outcome::Pending
+            });
+            let tasks = vec![
+                async_task,
+                failing_async,
+                Task::new("use", |ctx| Ok::<_, TaskError>(ctx.arg(0).unwrap().clone()))
+                    .inject("fetch"),
+                common::ok("after_flaky", 1).after("flaky"),
+            ];
+            let process = Process::new("async", tasks).unwrap();
+            let report = process.run(RunOptions::new().parallel(parallel)).unwrap();
+            assert_eq!(
+                report.entry("use").unwrap().result(),
+                Some(&Value::from(42))
+            );
+            assert!(report.entry("fetch").unwrap().elapsed() >= Duration::from_millis(30));
+            let flaky = report.entry("flaky").unwrap();
+            assert_eq!(flaky.error().unwrap().message(), "remote said no");
+            assert_eq!(
+                report.entry("after_flaky").unwrap().status(),
+                Status::Skipped
+            );
+        }
+    });
+}
+
+#[test]
+fn a_pending_task_times_out_and_its_late_completion_is_refused() {
+    timed(|| {
+        let (handles, take) = mpsc::channel();
+        let handles = Mutex::new(handles);
+        let task = Task::with_outcome("never", move |ctx| {
+            handles.lock().unwrap().send(ctx.completion()).unwrap();
+            Outcome::Pending
+        })
+        .timeout(Duration::from_millis(50));
+        let process = Process::new("late", vec![task]).unwrap();
+        let report = process.run(RunOptions::new()).unwrap();
+        let entry = report.entry("never").unwrap();
+        assert_eq!(entry.error().unwrap().kind().as_str(), "timeout");
+        let completion = take.recv().unwrap();
+        assert!(completion.cancel_token().is_cancelled());
+        let late = completion.succeed(1).unwrap_err();
+        assert!(
+            matches!(
+                late,
+                RunError::Abandoned {
+                    reason: "timed out",
+                    ..
+                }
+            ),
+            "{late}"
+        );
+    });
+}
+
+#[test]
+fn answering_pending_without_a_handle_is_a_failure() {
+    timed(|| {
+        let task = Task::with_outcome("confused", |_| Outcome::Pending);
+        let report = Process::new("p", vec![task])
+            .unwrap()
+            .run(RunOptions::new())
+            .unwrap();
+        let error = report.entry("confused").unwrap().error().unwrap();
+        assert!(error
+            .message()
+            .contains("pending without taking a completion handle"));
+    });
+}
+
+#[derive(Default)]
+struct Recorder {
+    events: Mutex<Vec<String>>,
+    finished: Mutex<Vec<(String, Status, usize, usize)>>,
+}
+
+impl Observer for Recorder {
+    fn on_event(&self, event: &Event<'_>) {
+        let line = match event {
+            Event::TaskStarted { task, attempt } => format!("start {task} {attempt}"),
+            Event::AttemptFailed { task, attempt, .. } => format!("retry {task} {attempt}"),
+            Event::TaskFinished {
+                task,
+                status,
+                done,
+                total,
+            } => {
+                self.finished
+                    .lock()
+                    .unwrap()
+                    .push((task.to_string(), *status, *done, *total));
+                format!("end {task} {status}")
+            }
+            Event::RunFinished {
+                done,
+                total,
+                cancelled,
+            } => {
+                format!("run {done}/{total} {cancelled}")
+            }
+        };
+        self.events.lock().unwrap().push(line);
+    }
+}
+
+#[test]
+fn every_task_gets_exactly_one_terminal_event() {
+    timed(|| {
+        let mut tasks = vec![
+            common::failing("bad", "no"),
+            Task::new("retry", |ctx| {
+                if ctx.attempt() == 1 {
+                    Err(TaskError::with_kind(
+                        processes::ErrorKind::Connection,
+                        "blip",
+                    ))
+                } else {
+                    Ok(Value::Null)
+                }
+            })
+            .retries(1),
+        ];
+        for i in 0..30 {
+            let task = common::ok(&format!("t{i}"), i);
+            tasks.push(if i % 3 == 0 {
+                task.after("bad")
+            } else {
+                task.after("retry")
+            });
+        }
+        let process = Process::new("events", tasks).unwrap();
+        for parallel in [false, true] {
+            let recorder = Arc::new(Recorder::default());
+            let options = RunOptions::new()
+                .parallel(parallel)
+                .observer(recorder.clone());
+            process.run(options).unwrap();
+            let finished = recorder.finished.lock().unwrap();
+            assert_eq!(finished.len(), 32);
+            let mut names: Vec<_> = finished.iter().map(|f| f.0.clone()).collect();
+            names.sort();
+            names.dedup();
+            assert_eq!(names.len(), 32, "one terminal event per task");
+            let mut done: Vec<usize> = finished.iter().map(|f| f.2).collect();
+            done.sort();
+            assert_eq!(done, (1..=32).collect::<Vec<_>>());
+            assert!(finished.iter().all(|f| f.3 == 32));
+            let events = recorder.events.lock().unwrap();
+            assert!(events.contains(&"retry retry 1".to_owned()));
+            assert!(events.contains(&"start retry 2".to_owned()));
+            assert_eq!(events.last().unwrap(), "run 32/32 false");
+        }
+    });
+}
+
+#[test]
+fn a_panicking_observer_does_not_break_the_run() {
+    timed(|| {
+        let observer: Arc<dyn Observer> = Arc::new(|_: &Event<'_>| panic!("observer bug"));
+        let process = Process::new("obs", vec![common::ok("a", 1)]).unwrap();
+        let report = process.run(RunOptions::new().observer(observer)).unwrap();
+        assert!(report.all_succeeded());
+    });
+}
