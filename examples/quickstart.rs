@@ -1,8 +1,10 @@
 //! The quick-start pipeline: a small ETL graph declared in any order, with a positional and a
-//! named injection, one failing branch that skips only its dependents, and the report printed.
+//! named injection, one failing branch that skips only its dependents, and the report printed
+//! and written as an HTML page by the HTML file channel.
 //!
-//! Run it with `cargo run --example quickstart`.
+//! Run it with `cargo run --example quickstart`, then open `target/quickstart-report.html`.
 
+use processes::channels::{HtmlFileChannel, NotifyOptions};
 use processes::{Process, RunOptions, Task, TaskError, Value};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -70,5 +72,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "{} succeeded, {} errored, {} skipped",
         counts.success, counts.errored, counts.skipped
     );
+
+    // The same report as a page to open in a browser (the email channel sends this HTML too).
+    let page = HtmlFileChannel::builder("target/quickstart-report.html").build()?;
+    for outcome in report.notify(&[&page], &NotifyOptions::new())? {
+        if let Some(error) = outcome.error() {
+            return Err(format!("the HTML report was not written: {error}").into());
+        }
+    }
+    println!("HTML report: {}", page.path().display());
     Ok(())
 }

@@ -29,6 +29,7 @@
 #[doc = include_str!("../README.md")]
 struct ReadmeExamples;
 
+pub mod channels;
 mod context;
 mod error;
 mod ffi;
