@@ -405,6 +405,68 @@ typedef uint32_t prc_event_kind;
 #endif // __cplusplus
 
 /**
+ * How the SMTP connection is protected. Values are fixed.
+ */
+enum prc_email_security
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+    /**
+     * Plain text throughout: only for a trusted relay (default port 25).
+     */
+    PRC_EMAIL_SECURITY_NONE = 0,
+    /**
+     * STARTTLS required before anything else is sent (the default; port 587).
+     */
+    PRC_EMAIL_SECURITY_START_TLS = 1,
+    /**
+     * TLS from the first byte (SMTPS; port 465).
+     */
+    PRC_EMAIL_SECURITY_IMPLICIT_TLS = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum prc_email_security prc_email_security;
+#else
+typedef uint32_t prc_email_security;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * What happened to one channel. Values are fixed.
+ */
+enum prc_channel_outcome
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+    /**
+     * The channel sent the report.
+     */
+    PRC_CHANNEL_OUTCOME_DELIVERED = 0,
+    /**
+     * Not called: only errors were asked for and no selected entry errored.
+     */
+    PRC_CHANNEL_OUTCOME_SKIPPED_NO_ERRORS = 1,
+    /**
+     * Not called: the filters left no entry.
+     */
+    PRC_CHANNEL_OUTCOME_SKIPPED_NO_ENTRIES = 2,
+    /**
+     * The channel failed (its message says why); later channels were still called.
+     */
+    PRC_CHANNEL_OUTCOME_FAILED = 3,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum prc_channel_outcome prc_channel_outcome;
+#else
+typedef uint32_t prc_channel_outcome;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
  * One attempt of one task handed to the host. Owned by the caller
  * (`prc_assignment_free`); may be moved to any thread and used by one thread at a time. Its
  * strings and values are lent while it lives.
@@ -416,6 +478,12 @@ typedef struct prc_assignment prc_assignment;
  * (`prc_process_builder_free`); used by one thread at a time.
  */
 typedef struct prc_process_builder prc_process_builder;
+
+/**
+ * A checked channel, ready to send reports. Owned by the caller (`prc_channel_free`); used
+ * by one thread at a time (`prc_report_notify` blocks while it sends).
+ */
+typedef struct prc_channel prc_channel;
 
 /**
  * The handle that settles one pending attempt. Owned by the caller
@@ -430,6 +498,12 @@ typedef struct prc_completion prc_completion;
  * cancellation token, copies of values) is taken out of it explicitly.
  */
 typedef struct prc_context prc_context;
+
+/**
+ * An email channel being described: an HTML report over SMTP. Owned by the caller
+ * (`prc_email_config_free`); one thread at a time.
+ */
+typedef struct prc_email_config prc_email_config;
 
 /**
  * One task's line in a report, lent while the report lives.
@@ -449,6 +523,18 @@ typedef struct prc_error prc_error;
  * batches and completes them.
  */
 typedef struct prc_hosted_run prc_hosted_run;
+
+/**
+ * An HTML file channel being described. Owned by the caller (`prc_html_file_config_free`);
+ * one thread at a time.
+ */
+typedef struct prc_html_file_config prc_html_file_config;
+
+/**
+ * What `prc_report_notify` did with each channel. Owned by the caller
+ * (`prc_notify_outcomes_free`); may be read from any thread.
+ */
+typedef struct prc_notify_outcomes prc_notify_outcomes;
 
 /**
  * How to run a process. Owned by the caller (`prc_run_options_free`); used by one thread at
@@ -489,6 +575,12 @@ typedef struct prc_cancel_token prc_cancel_token;
  * Never made in Rust: a `*const ValueHandle` is a `*const Value` under the name C sees.
  */
 typedef struct prc_value prc_value;
+
+/**
+ * A webhook channel being described: the report as signed JSON over HTTP(S). Owned by the
+ * caller (`prc_webhook_config_free`); one thread at a time.
+ */
+typedef struct prc_webhook_config prc_webhook_config;
 
 /**
  * How many entries of a report have each status.
@@ -609,6 +701,391 @@ const char *prc_version(void);
  * `text` is NULL or a string from this library not yet freed.
  */
 void prc_string_free(char *text);
+
+/**
+ * A new email config for the SMTP server `host` and the `sender` address (`Name <addr>` or
+ * `addr`), with STARTTLS, a 30 s timeout, no recipient yet.
+ *
+ * Returns `PRC_STATUS_NULL_ARGUMENT` or `PRC_STATUS_INVALID_UTF8`.
+ *
+ * # Safety
+ *
+ * The strings are NULL or NUL-terminated; `out` NULL or writable.
+ */
+prc_status prc_email_config_new(const char *host,
+                                const char *sender,
+                                struct prc_email_config **out,
+                                struct prc_error **error);
+
+/**
+ * Frees an email config. NULL is ignored.
+ *
+ * # Safety
+ *
+ * `config` is NULL or a config not yet freed.
+ */
+void prc_email_config_free(struct prc_email_config *config);
+
+/**
+ * Sets the SMTP port (default: the usual port of the security mode).
+ *
+ * Returns `PRC_STATUS_NULL_ARGUMENT`; a port of 0 is refused when the channel is made.
+ *
+ * # Safety
+ *
+ * `config` is NULL or a live config.
+ */
+prc_status prc_email_config_set_port(struct prc_email_config *config,
+                                     uint16_t port,
+                                     struct prc_error **error);
+
+/**
+ * Sets how the connection is protected; `security` is a `prc_email_security`.
+ *
+ * Returns `PRC_STATUS_NULL_ARGUMENT` or `PRC_STATUS_INVALID_ARGUMENT`.
+ *
+ * # Safety
+ *
+ * `config` is NULL or a live config.
+ */
+prc_status prc_email_config_set_security(struct prc_email_config *config,
+                                         uint32_t security,
+                                         struct prc_error **error);
+
+/**
+ * Sets the name the server's certificate must carry (default: the host).
+ *
+ * Returns `PRC_STATUS_NULL_ARGUMENT` or `PRC_STATUS_INVALID_UTF8`.
+ *
+ * # Safety
+ *
+ * `config` is NULL or a live config; `name` NULL or NUL-terminated.
+ */
+prc_status prc_email_config_set_tls_name(struct prc_email_config *config,
+                                         const char *name,
+                                         struct prc_error **error);
+
+/**
+ * Adds a recipient address.
+ *
+ * Returns `PRC_STATUS_NULL_ARGUMENT` or `PRC_STATUS_INVALID_UTF8`; the address is checked
+ * when the channel is made.
+ *
+ * # Safety
+ *
+ * `config` is NULL or a live config; `recipient` NULL or NUL-terminated.
+ */
+prc_status prc_email_config_add_recipient(struct prc_email_config *config,
+                                          const char *recipient,
+                                          struct prc_error **error);
+
+/**
+ * Logs in with these credentials (AUTH PLAIN or LOGIN, only over TLS unless security is
+ * `PRC_EMAIL_SECURITY_NONE`).
+ *
+ * Returns `PRC_STATUS_NULL_ARGUMENT` or `PRC_STATUS_INVALID_UTF8`.
+ *
+ * # Safety
+ *
+ * `config` is NULL or a live config; the strings NULL or NUL-terminated.
+ */
+prc_status prc_email_config_set_credentials(struct prc_email_config *config,
+                                            const char *username,
+                                            const char *password,
+                                            struct prc_error **error);
+
+/**
+ * Trusts one more root certificate (PEM bytes, copied), e.g. a private CA.
+ *
+ * Returns `PRC_STATUS_NULL_ARGUMENT`; the PEM is checked when the channel is made.
+ *
+ * # Safety
+ *
+ * `config` is NULL or a live config; `pem` points to `len` readable bytes.
+ */
+prc_status prc_email_config_add_root_certificate(struct prc_email_config *config,
+                                                 const uint8_t *pem,
+                                                 size_t len,
+                                                 struct prc_error **error);
+
+/**
+ * Sets the timeout of each SMTP step, in seconds (default 30).
+ *
+ * Returns `PRC_STATUS_NULL_ARGUMENT` or `PRC_STATUS_INVALID_ARGUMENT`.
+ *
+ * # Safety
+ *
+ * `config` is NULL or a live config.
+ */
+prc_status prc_email_config_set_timeout(struct prc_email_config *config,
+                                        double timeout_seconds,
+                                        struct prc_error **error);
+
+/**
+ * Styles the HTML report: `palette` (`neutral`, `catppuccin`, `neobones`, `slate`) and
+ * `language` (`en`, `es`, `pt`, `fr`, `de`, `it`), NULL keeping the default; whether failures
+ * show their traceback and their traced variables. Names are checked when the channel is
+ * made.
+ *
+ * Returns `PRC_STATUS_NULL_ARGUMENT` or `PRC_STATUS_INVALID_UTF8`.
+ *
+ * # Safety
+ *
+ * `config` is NULL or a live config; the strings NULL or NUL-terminated.
+ */
+prc_status prc_email_config_set_style(struct prc_email_config *config,
+                                      const char *palette,
+                                      const char *language,
+                                      bool show_traceback,
+                                      bool show_traced_vars,
+                                      struct prc_error **error);
+
+/**
+ * A new webhook config posting to `url` (http or https), with a 30 s timeout.
+ *
+ * Returns `PRC_STATUS_NULL_ARGUMENT` or `PRC_STATUS_INVALID_UTF8`.
+ *
+ * # Safety
+ *
+ * `url` is NULL or NUL-terminated; `out` NULL or writable.
+ */
+prc_status prc_webhook_config_new(const char *url,
+                                  struct prc_webhook_config **out,
+                                  struct prc_error **error);
+
+/**
+ * Frees a webhook config. NULL is ignored.
+ *
+ * # Safety
+ *
+ * `config` is NULL or a config not yet freed.
+ */
+void prc_webhook_config_free(struct prc_webhook_config *config);
+
+/**
+ * Adds a header to every request (an `Authorization` token, for example).
+ *
+ * Returns `PRC_STATUS_NULL_ARGUMENT` or `PRC_STATUS_INVALID_UTF8`.
+ *
+ * # Safety
+ *
+ * `config` is NULL or a live config; the strings NULL or NUL-terminated.
+ */
+prc_status prc_webhook_config_add_header(struct prc_webhook_config *config,
+                                         const char *name,
+                                         const char *value,
+                                         struct prc_error **error);
+
+/**
+ * Sets the timeout of a whole request, in seconds (default 30).
+ *
+ * Returns `PRC_STATUS_NULL_ARGUMENT` or `PRC_STATUS_INVALID_ARGUMENT`.
+ *
+ * # Safety
+ *
+ * `config` is NULL or a live config.
+ */
+prc_status prc_webhook_config_set_timeout(struct prc_webhook_config *config,
+                                          double timeout_seconds,
+                                          struct prc_error **error);
+
+/**
+ * Adds the keys of the JSON object `json` at the top level of every payload.
+ *
+ * Returns `PRC_STATUS_NULL_ARGUMENT`, `PRC_STATUS_INVALID_UTF8` or
+ * `PRC_STATUS_INVALID_JSON`; that it is an object is checked when the channel is made.
+ *
+ * # Safety
+ *
+ * `config` is NULL or a live config; `json` NULL or NUL-terminated.
+ */
+prc_status prc_webhook_config_set_extra_payload(struct prc_webhook_config *config,
+                                                const char *json,
+                                                struct prc_error **error);
+
+/**
+ * Puts the report's fields under the key `key` instead of at the top level.
+ *
+ * Returns `PRC_STATUS_NULL_ARGUMENT` or `PRC_STATUS_INVALID_UTF8`.
+ *
+ * # Safety
+ *
+ * `config` is NULL or a live config; `key` NULL or NUL-terminated.
+ */
+prc_status prc_webhook_config_set_nest_under(struct prc_webhook_config *config,
+                                             const char *key,
+                                             struct prc_error **error);
+
+/**
+ * Signs every request with HMAC-SHA256 under `secret` (`len` bytes, copied).
+ *
+ * Returns `PRC_STATUS_NULL_ARGUMENT`.
+ *
+ * # Safety
+ *
+ * `config` is NULL or a live config; `secret` points to `len` readable bytes.
+ */
+prc_status prc_webhook_config_set_secret(struct prc_webhook_config *config,
+                                         const uint8_t *secret,
+                                         size_t len,
+                                         struct prc_error **error);
+
+/**
+ * A new HTML file config writing the report to `path` (its folder is created when needed).
+ *
+ * Returns `PRC_STATUS_NULL_ARGUMENT` or `PRC_STATUS_INVALID_UTF8`.
+ *
+ * # Safety
+ *
+ * `path` is NULL or NUL-terminated; `out` NULL or writable.
+ */
+prc_status prc_html_file_config_new(const char *path,
+                                    struct prc_html_file_config **out,
+                                    struct prc_error **error);
+
+/**
+ * Frees an HTML file config. NULL is ignored.
+ *
+ * # Safety
+ *
+ * `config` is NULL or a config not yet freed.
+ */
+void prc_html_file_config_free(struct prc_html_file_config *config);
+
+/**
+ * Styles the HTML report, as `prc_email_config_set_style`.
+ *
+ * Returns `PRC_STATUS_NULL_ARGUMENT` or `PRC_STATUS_INVALID_UTF8`.
+ *
+ * # Safety
+ *
+ * `config` is NULL or a live config; the strings NULL or NUL-terminated.
+ */
+prc_status prc_html_file_config_set_style(struct prc_html_file_config *config,
+                                          const char *palette,
+                                          const char *language,
+                                          bool show_traceback,
+                                          bool show_traced_vars,
+                                          struct prc_error **error);
+
+/**
+ * Checks an email config and makes a channel from it; the config may then be freed.
+ *
+ * Returns `PRC_STATUS_NULL_ARGUMENT` or `PRC_STATUS_INVALID_ARGUMENT` (the message names
+ * the field: host, port, sender, recipients, credentials, palette, ...).
+ *
+ * # Safety
+ *
+ * `config` is NULL or a live config; `out` NULL or writable.
+ */
+prc_status prc_channel_new_email(const struct prc_email_config *config,
+                                 struct prc_channel **out,
+                                 struct prc_error **error);
+
+/**
+ * Checks a webhook config and makes a channel from it.
+ *
+ * Returns `PRC_STATUS_NULL_ARGUMENT` or `PRC_STATUS_INVALID_ARGUMENT`.
+ *
+ * # Safety
+ *
+ * `config` is NULL or a live config; `out` NULL or writable.
+ */
+prc_status prc_channel_new_webhook(const struct prc_webhook_config *config,
+                                   struct prc_channel **out,
+                                   struct prc_error **error);
+
+/**
+ * Checks an HTML file config and makes a channel from it.
+ *
+ * Returns `PRC_STATUS_NULL_ARGUMENT` or `PRC_STATUS_INVALID_ARGUMENT`.
+ *
+ * # Safety
+ *
+ * `config` is NULL or a live config; `out` NULL or writable.
+ */
+prc_status prc_channel_new_html_file(const struct prc_html_file_config *config,
+                                     struct prc_channel **out,
+                                     struct prc_error **error);
+
+/**
+ * A short label for the channel (`email to host:port`, ...), lent while it lives; NULL when
+ * `channel` is NULL.
+ *
+ * # Safety
+ *
+ * `channel` is NULL or a live channel.
+ */
+const char *prc_channel_describe(const struct prc_channel *channel);
+
+/**
+ * Frees a channel. NULL is ignored.
+ *
+ * # Safety
+ *
+ * `channel` is NULL or a channel not yet freed and not in use.
+ */
+void prc_channel_free(struct prc_channel *channel);
+
+/**
+ * Sends `report` to the `count` channels in order, on the calling thread (it blocks while
+ * they send), and writes one outcome per channel to `*out` (`prc_notify_outcomes_free`).
+ * A failing channel does not stop the others: its failure is in its outcome, not in the
+ * status. `only_errors` sends only errored entries; `tasks` (NULL: no filter) keeps only the
+ * entries of those `task_count` tasks.
+ *
+ * Returns `PRC_STATUS_NULL_ARGUMENT`, `PRC_STATUS_INVALID_UTF8` or `PRC_STATUS_NOT_FOUND`
+ * (the task filter names a task the report does not have; no channel was called).
+ *
+ * # Safety
+ *
+ * `report` is NULL or a live report; `channels` points to `count` live channels (or is NULL
+ * with `count` 0); `tasks` is NULL or points to `task_count` NUL-terminated strings; `out`
+ * NULL or writable.
+ */
+prc_status prc_report_notify(const struct prc_report *report,
+                             const struct prc_channel *const *channels,
+                             size_t count,
+                             bool only_errors,
+                             const char *const *tasks,
+                             size_t task_count,
+                             struct prc_notify_outcomes **out,
+                             struct prc_error **error);
+
+/**
+ * How many outcomes there are (one per channel); 0 when `outcomes` is NULL.
+ *
+ * # Safety
+ *
+ * `outcomes` is NULL or live outcomes.
+ */
+size_t prc_notify_outcomes_len(const struct prc_notify_outcomes *outcomes);
+
+/**
+ * The outcome of channel `index`: a `prc_channel_outcome` and its text (`delivered`,
+ * `skipped: ...` or `failed: <why>`, naming the channel's target), lent while `outcomes`
+ * lives.
+ *
+ * Returns `PRC_STATUS_NULL_ARGUMENT` or `PRC_STATUS_OUT_OF_RANGE`.
+ *
+ * # Safety
+ *
+ * `outcomes` is NULL or live outcomes; `kind` and `message` NULL or writable.
+ */
+prc_status prc_notify_outcomes_get(const struct prc_notify_outcomes *outcomes,
+                                   size_t index,
+                                   uint32_t *kind,
+                                   const char **message,
+                                   struct prc_error **error);
+
+/**
+ * Frees notify outcomes. NULL is ignored.
+ *
+ * # Safety
+ *
+ * `outcomes` is NULL or outcomes not yet freed.
+ */
+void prc_notify_outcomes_free(struct prc_notify_outcomes *outcomes);
 
 /**
  * The task's name (lowercase), lent for the callback call.

@@ -16,6 +16,7 @@
 
 mod boundary;
 mod callback;
+mod channels;
 mod context;
 mod error;
 mod hosted;

@@ -101,6 +101,10 @@ impl ReportHandle {
         }))
     }
 
+    pub(crate) fn report(&self) -> &Report {
+        &self.report
+    }
+
     fn entries(&self) -> &[EntryHandle] {
         self.entries.get_or_init(|| {
             self.report
