@@ -20,8 +20,11 @@
  *   prc_assignment: owned by the caller, usable from any thread (one thread at
  *   a time for prc_completion and prc_assignment; a report, a value and a token
  *   may be read from several threads at once).
- * - prc_task, prc_process_builder, prc_run_options: owned by the caller, one
- *   thread at a time; adding or starting with them copies what is needed.
+ * - prc_task, prc_process_builder, prc_run_options, prc_email_config,
+ *   prc_webhook_config, prc_html_file_config: owned by the caller, one thread at
+ *   a time; adding, building or starting with them copies what is needed.
+ * - prc_channel: owned by the caller, one thread at a time (prc_report_notify
+ *   blocks while channels send); prc_notify_outcomes: owned, any thread.
  * - prc_process: owned by the caller, shareable between threads; a change
  *   while a run is under way returns PRC_STATUS_RUNNING. Never free it while a
  *   call on it is in progress.
