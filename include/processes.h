@@ -667,7 +667,9 @@ typedef struct prc_event {
 typedef void (*prc_observer_fn)(void *user_data, const struct prc_event *event);
 
 /**
- * Releases a callback's user data; called once, on whichever thread drops the last reference.
+ * Releases a callback's user data. Called exactly once, on whichever thread drops the last
+ * reference (a pool thread, a thread freeing a report or a process, ...), after the last call
+ * of the callback has returned. It may call into the library, but must not block on a run.
  */
 typedef void (*prc_finalize_fn)(void *user_data);
 
@@ -682,7 +684,9 @@ typedef void (*prc_finalize_fn)(void *user_data);
 typedef uint32_t (*prc_task_fn)(void *user_data, struct prc_context *context);
 
 /**
- * Releases a host object; called exactly once, on any thread, when the last holder lets go.
+ * Releases a host object. Called exactly once, on whichever thread lets go of the last copy
+ * of the value (possibly a pool thread); it may call into the library but must not block on
+ * a run.
  */
 typedef void (*prc_foreign_drop_fn)(void *data);
 

@@ -2,7 +2,8 @@
  * and a named injection, a log file shared by every task, one failing branch that skips only
  * its dependents, and the report printed.
  *
- * Build it with CMake (see the README) and run `quickstart [log-file]`. */
+ * Build it with CMake (see the README) and run `quickstart [log-file [html-file]]`: the
+ * report is printed and also written as an HTML page through a report channel. */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -159,7 +160,25 @@ int main(int argc, char **argv)
     check(prc_report_counts(report, &counts, &error), error);
     printf("%zu succeeded, %zu errored, %zu skipped\n", counts.success, counts.errored,
            counts.skipped);
+
+    /* The same report as a styled HTML page. */
+    const char *html_file = argc > 2 ? argv[2] : "quickstart-report.html";
+    prc_html_file_config *config = NULL;
+    prc_channel *channel = NULL;
+    prc_notify_outcomes *outcomes = NULL;
+    check(prc_html_file_config_new(html_file, &config, &error), error);
+    check(prc_channel_new_html_file(config, &channel, &error), error);
+    prc_html_file_config_free(config);
+    const prc_channel *channels[] = {channel};
+    check(prc_report_notify(report, channels, 1, false, NULL, 0, &outcomes, &error), error);
+    uint32_t kind = 0;
+    const char *outcome = NULL;
+    check(prc_notify_outcomes_get(outcomes, 0, &kind, &outcome, &error), error);
+    printf("%s: %s\n", prc_channel_describe(channel), outcome);
+    prc_notify_outcomes_free(outcomes);
+    prc_channel_free(channel);
+
     prc_report_free(report);
     prc_process_free(process);
-    return 0;
+    return kind == PRC_CHANNEL_OUTCOME_DELIVERED ? 0 : 1;
 }

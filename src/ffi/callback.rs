@@ -2,7 +2,9 @@
 
 use std::ffi::c_void;
 
-/// Releases a callback's user data; called once, on whichever thread drops the last reference.
+/// Releases a callback's user data. Called exactly once, on whichever thread drops the last
+/// reference (a pool thread, a thread freeing a report or a process, ...), after the last call
+/// of the callback has returned. It may call into the library, but must not block on a run.
 pub type FinalizeFn = Option<unsafe extern "C" fn(user_data: *mut c_void)>;
 
 /// A host's `void *` with its finalizer. Shared behind an `Arc` by everything that may call

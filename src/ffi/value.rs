@@ -45,7 +45,9 @@ pub enum ValueType {
     Foreign = 7,
 }
 
-/// Releases a host object; called exactly once, on any thread, when the last holder lets go.
+/// Releases a host object. Called exactly once, on whichever thread lets go of the last copy
+/// of the value (possibly a pool thread); it may call into the library but must not block on
+/// a run.
 pub type ForeignDropFn = Option<unsafe extern "C" fn(data: *mut c_void)>;
 
 /// A C host's object carried through the graph untouched.
