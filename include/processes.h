@@ -586,6 +586,24 @@ typedef struct prc_value prc_value;
 typedef struct prc_webhook_config prc_webhook_config;
 
 /**
+ * Receives one log record of the library: its level (a `prc_log_level`), its target (the
+ * library module, e.g. `processes::channels`) and its message, both lent for the call. Called
+ * on whichever thread logged, possibly several at once. It must not log through the library
+ * itself or change the log callback.
+ */
+typedef void (*prc_log_fn)(void *user_data,
+                           uint32_t level,
+                           const char *target,
+                           const char *message);
+
+/**
+ * Releases a callback's user data. Called exactly once, on whichever thread drops the last
+ * reference (a pool thread, a thread freeing a report or a process, ...), after the last call
+ * of the callback has returned. It may call into the library, but must not block on a run.
+ */
+typedef void (*prc_finalize_fn)(void *user_data);
+
+/**
  * How many entries of a report have each status.
  */
 typedef struct prc_counts {
@@ -665,13 +683,6 @@ typedef struct prc_event {
  * that it must not free the run, the process or the options it observes.
  */
 typedef void (*prc_observer_fn)(void *user_data, const struct prc_event *event);
-
-/**
- * Releases a callback's user data. Called exactly once, on whichever thread drops the last
- * reference (a pool thread, a thread freeing a report or a process, ...), after the last call
- * of the callback has returned. It may call into the library, but must not block on a run.
- */
-typedef void (*prc_finalize_fn)(void *user_data);
 
 /**
  * A task's body. Called on a pool thread (or the thread that called `prc_process_run` for a
@@ -1647,6 +1658,26 @@ prc_status prc_assignment_fail(const struct prc_assignment *assignment,
  * `assignment` is NULL or an assignment not yet freed and not in use on another thread.
  */
 void prc_assignment_free(struct prc_assignment *assignment);
+
+/**
+ * Sends the library's log records at `min_level` (a `prc_log_level`) and above to
+ * `callback` with `user_data`, replacing an earlier callback; NULL `callback` stops
+ * delivery (and its `user_data` is finalized at once). `finalize` (may be NULL) is called with `user_data` once the callback is replaced
+ * or removed and no record is being delivered through it; also before returning when this
+ * call fails.
+ *
+ * Returns `PRC_STATUS_INVALID_ARGUMENT` (level) or `PRC_STATUS_WRONG_STATE` (a Rust host
+ * already installed its own `log` logger in this process).
+ *
+ * # Safety
+ *
+ * `callback` and `finalize` may be called from any thread with `user_data`.
+ */
+prc_status prc_set_log_callback(prc_log_fn callback,
+                                void *user_data,
+                                prc_finalize_fn finalize,
+                                uint32_t min_level,
+                                struct prc_error **error);
 
 /**
  * A new builder for a process named `name`.

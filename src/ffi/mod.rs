@@ -20,6 +20,7 @@ mod channels;
 mod context;
 mod error;
 mod hosted;
+mod logging;
 mod process;
 mod report;
 mod run;

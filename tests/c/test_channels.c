@@ -223,6 +223,30 @@ static char *read_file(const char *path)
     return content;
 }
 
+/* ---- the library's own log records ------------------------------------------------------ */
+
+struct log_seen {
+    pthread_mutex_t lock;
+    int warnings, finalized;
+    char last[512];
+};
+
+static void on_log(void *user_data, uint32_t level, const char *target, const char *message)
+{
+    struct log_seen *seen = user_data;
+    pthread_mutex_lock(&seen->lock);
+    if (level == PRC_LOG_LEVEL_WARNING && strncmp(target, "processes", 9) == 0) {
+        seen->warnings++;
+        snprintf(seen->last, sizeof seen->last, "%s", message);
+    }
+    pthread_mutex_unlock(&seen->lock);
+}
+
+static void on_log_done(void *user_data)
+{
+    ((struct log_seen *)user_data)->finalized++;
+}
+
 /* ---- tests -------------------------------------------------------------------------------- */
 
 static void test_delivery(const char *dir)
@@ -273,6 +297,12 @@ static void test_delivery(const char *dir)
     prc_html_file_config_free(fc);
     CHECK(strstr(prc_channel_describe(file), "report.html") != NULL);
 
+    /* The failing channel is also logged as a warning, routed to a C callback. */
+    static struct log_seen seen = {PTHREAD_MUTEX_INITIALIZER, 0, 0, ""};
+    EXPECT(PRC_STATUS_INVALID_ARGUMENT, prc_set_log_callback, on_log, &seen, on_log_done, 7);
+    CHECK(seen.finalized == 1);
+    OK(prc_set_log_callback, on_log, &seen, on_log_done, PRC_LOG_LEVEL_WARNING);
+
     prc_report *r = report(true);
     const prc_channel *channels[] = {webhook, refused, email, file};
     prc_notify_outcomes *o = NULL;
@@ -289,6 +319,9 @@ static void test_delivery(const char *dir)
     EXPECT(PRC_STATUS_NULL_ARGUMENT, prc_notify_outcomes_get, o, 0, &kind, NULL);
     EXPECT(PRC_STATUS_NULL_ARGUMENT, prc_notify_outcomes_get, NULL, 0, &kind, &message);
     prc_notify_outcomes_free(o);
+    OK(prc_set_log_callback, NULL, NULL, NULL, PRC_LOG_LEVEL_DEBUG);
+    CHECK(seen.finalized == 2 && seen.warnings == 1);
+    CHECK(strstr(seen.last, "HTTP 500") != NULL);
     stop(&hook);
     stop(&refusing);
     stop(&smtp);

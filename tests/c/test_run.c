@@ -8,6 +8,7 @@
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static prc_process *current; /* the process under test, for re-entrant calls */
+static prc_process *other;   /* a different process, which a callback may run */
 
 static void sleep_ms(long ms)
 {
@@ -148,6 +149,15 @@ static uint32_t reentrant(void *user_data, prc_context *ctx)
     CHECK(hosted == NULL);
     seen->len = prc_process_len(current);
     seen->running = prc_process_is_running(current);
+
+    /* Running a different process from inside a callback is fine. */
+    prc_report *nested = NULL;
+    OK(prc_process_run, other, NULL, &nested);
+    const prc_entry *only = NULL;
+    OK(prc_report_entry, nested, 0, &only);
+    CHECK(prc_entry_status(only) == PRC_TASK_STATUS_SUCCESS);
+    CHECK(int_of(prc_entry_result(only)) == 2);
+    prc_report_free(nested);
 
     /* The rest of the context API, including its argument checks. */
     const char *name = NULL;
@@ -501,12 +511,18 @@ int main(void)
     watchdog(60);
     test_null_report_getters();
     test_options();
+    prc_process_builder *b = NULL;
+    OK(prc_process_builder_new, "other", &b);
+    prc_task_free(add(b, "two", constant, &two));
+    OK(prc_process_build, b, &other);
+    prc_process_builder_free(b);
     current = diamond();
     run_once(false);
     run_once(true);
     /* Changes are allowed again once the run is over. */
     OK(prc_process_remove_task, current, "cleanup");
     prc_process_free(current);
+    prc_process_free(other);
     puts("test_run: ok");
     return 0;
 }
