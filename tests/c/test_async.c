@@ -25,6 +25,7 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_t threads[MAX_THREADS];
 static struct job jobs[MAX_THREADS];
 static int started;
+static int in_callback; /* callbacks still running: a run may end before they return */
 
 static void *work(void *arg)
 {
@@ -73,6 +74,7 @@ static uint32_t deferred(void *user_data, prc_context *ctx)
         input = int_of(arg);
     }
     pthread_mutex_lock(&lock);
+    in_callback++;
     CHECK(started < MAX_THREADS);
     struct job *job = &jobs[started];
     memset(job, 0, sizeof *job);
@@ -85,6 +87,7 @@ static uint32_t deferred(void *user_data, prc_context *ctx)
     OK(prc_context_completion, ctx, &job->completion);
     CHECK(pthread_create(&threads[started], NULL, work, job) == 0);
     started++;
+    in_callback--;
     pthread_mutex_unlock(&lock);
     return PRC_OUTCOME_PENDING;
 }
@@ -110,8 +113,18 @@ static uint32_t never_reached(void *user_data, prc_context *ctx)
     return PRC_OUTCOME_SUCCESS;
 }
 
-static void join_all(void)
+/* Joins the threads of the `expected` callbacks once they all started theirs: an attempt that
+ * timed out ends its task while its callback may still be on its way. */
+static void join_all(int expected)
 {
+    for (int i = 0; i < 5000; i++) {
+        pthread_mutex_lock(&lock);
+        bool done = in_callback == 0 && started >= expected;
+        pthread_mutex_unlock(&lock);
+        if (done) break;
+        sleep_ms(1);
+    }
+    CHECK(started == expected);
     for (int i = 0; i < started; i++) {
         CHECK(pthread_join(threads[i], NULL) == 0);
     }
@@ -152,7 +165,7 @@ static void test_async_completion(bool parallel)
     prc_report *r = NULL;
     OK(prc_process_run, p, o, &r);
     prc_run_options_free(o);
-    join_all();
+    join_all(5);
 
     const prc_entry *e = NULL;
     OK(prc_report_find, r, "third", &e);
@@ -182,9 +195,22 @@ struct canceller {
     long delay_ms;
 };
 
+static int started_so_far(void)
+{
+    pthread_mutex_lock(&lock);
+    int n = started;
+    pthread_mutex_unlock(&lock);
+    return n;
+}
+
 static void *cancel_later(void *arg)
 {
     struct canceller *c = arg;
+    /* Cancel only once the pending task has started its thread, so that the outcome does not
+     * depend on how fast the pool starts (valgrind makes it slow). */
+    for (int i = 0; i < 5000 && started_so_far() == 0; i++) {
+        sleep_ms(1);
+    }
     sleep_ms(c->delay_ms);
     OK(prc_cancel_token_cancel, c->token);
     OK(prc_cancel_token_cancel, c->token); /* idempotent */
@@ -213,7 +239,7 @@ static void test_cancel_from_another_thread(bool parallel)
     prc_report *r = NULL;
     OK(prc_process_run, p, o, &r);
     CHECK(pthread_join(thread, NULL) == 0);
-    join_all();
+    join_all(1);
     CHECK(prc_cancel_token_is_cancelled(c.token));
 
     CHECK(prc_report_was_cancelled(r));
