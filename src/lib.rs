@@ -32,6 +32,7 @@ struct ReadmeExamples;
 pub mod channels;
 mod context;
 mod error;
+mod ffi;
 mod graph;
 pub mod logs;
 mod process;

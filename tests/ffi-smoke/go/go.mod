@@ -1,0 +1,3 @@
+module processes/ffi-smoke
+
+go 1.21
