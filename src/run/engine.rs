@@ -171,7 +171,7 @@ impl Shared {
         &self.graph.tasks[index as usize].name
     }
 
-    fn now_ns(&self) -> u64 {
+    pub(crate) fn now_ns(&self) -> u64 {
         clock::nanos_between(self.origin, clock::raw())
     }
 

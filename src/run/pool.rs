@@ -1,7 +1,9 @@
 //! The parallel driver: tasks run on a rayon pool.
 //!
-//! Roots are split recursively with `join` down to single tasks, so a worker that is free
-//! steals any root that has not started. When a task ends, the first dependent it made ready
+//! Roots are split recursively with `join` down to leaves of a few roots; a leaf runs its
+//! roots in a row and splits what is left of it as soon as it has run for a few microseconds,
+//! so a worker that is free steals any slow root that has not started, while short roots do
+//! not pay a `join` each. When a task ends, the first dependent it made ready
 //! runs next on the same thread (no hand-off at all along a chain); the others are spawned, or
 //! handed over as one batch that splits itself when there are many (a fan-out of a hundred
 //! thousand costs one spawn, not a hundred thousand).
@@ -19,6 +21,12 @@ use super::engine::{Resume, Shared};
 
 /// Released dependents beyond which they travel as one self-splitting batch.
 const BATCH: usize = 16;
+
+/// Roots a leaf of the initial split runs in a row before it splits again.
+const GRAIN: usize = 32;
+
+/// How long a leaf runs its roots in a row before it offers the rest to idle workers.
+const LEAF_NS: u64 = 20_000;
 
 /// The pools of a parallel run.
 pub(crate) struct Pools {
@@ -83,26 +91,36 @@ impl Shared {
 
     /// Runs every root, splitting the list across the pool, and counts what ended.
     pub(crate) fn run_roots(self: &Arc<Self>) {
-        let ended = self.split(self.graph.topology.roots());
+        let ended = self.split(self.graph.topology.roots(), GRAIN);
         self.add_done(ended);
     }
 
-    /// Runs `tasks` (and what they release), halving the list with `join`; returns how many
-    /// tasks ended.
-    fn split(self: &Arc<Self>, tasks: &[u32]) -> usize {
-        match tasks {
-            [] => 0,
-            [task] => {
-                let mut tally = 0;
-                self.chain(*task, Resume::FIRST, &mut tally);
-                tally
-            }
-            _ => {
-                let (left, right) = tasks.split_at(tasks.len() / 2);
-                let (a, b) = rayon::join(|| self.split(left), || self.split(right));
-                a + b
+    /// Runs `tasks` (and what they release), halving the list with `join` down to leaves of
+    /// at most `grain` roots; returns how many tasks ended.
+    fn split(self: &Arc<Self>, tasks: &[u32], grain: usize) -> usize {
+        if tasks.len() > grain {
+            let (left, right) = tasks.split_at(tasks.len() / 2);
+            let (a, b) = rayon::join(|| self.split(left, grain), || self.split(right, grain));
+            return a + b;
+        }
+        self.run_leaf(tasks)
+    }
+
+    /// Runs a leaf's roots one after another on this thread. Once the leaf has run longer
+    /// than `LEAF_NS`, what is left of it is split down to single roots so that idle workers
+    /// can steal them: short roots pay one `join` per leaf instead of one per root, and slow
+    /// ones still spread across the pool.
+    fn run_leaf(self: &Arc<Self>, tasks: &[u32]) -> usize {
+        let started = self.now_ns();
+        let mut tally = 0;
+        for (at, &task) in tasks.iter().enumerate() {
+            self.chain(task, Resume::FIRST, &mut tally);
+            let rest = &tasks[at + 1..];
+            if rest.len() > 1 && self.now_ns().saturating_sub(started) > LEAF_NS {
+                return tally + self.split(rest, 1);
             }
         }
+        tally
     }
 
     /// A job of its own on the main pool: runs `index` (and what it releases).
@@ -145,7 +163,7 @@ impl Shared {
                 let me = self.clone();
                 let batch = rest.to_vec();
                 pools.main.spawn(move || {
-                    let ended = me.split(&batch);
+                    let ended = me.split(&batch, GRAIN);
                     me.add_done(ended);
                 });
             } else {
