@@ -1270,6 +1270,46 @@ prc_status prc_context_set_result(struct prc_context *context,
                                   struct prc_error **error);
 
 /**
+ * Sets an integer result returned with `PRC_OUTCOME_SUCCESS`, with no value handle to make
+ * and free (a later call of any `prc_context_set_result*` replaces it).
+ *
+ * Returns `PRC_STATUS_NULL_ARGUMENT`.
+ *
+ * # Safety
+ *
+ * As for `prc_context_task_name`.
+ */
+prc_status prc_context_set_result_int(struct prc_context *context,
+                                      int64_t value,
+                                      struct prc_error **error);
+
+/**
+ * Sets a floating-point result, as `prc_context_set_result_int` does an integer.
+ *
+ * Returns `PRC_STATUS_NULL_ARGUMENT`.
+ *
+ * # Safety
+ *
+ * As for `prc_context_task_name`.
+ */
+prc_status prc_context_set_result_float(struct prc_context *context,
+                                        double value,
+                                        struct prc_error **error);
+
+/**
+ * Sets a boolean result, as `prc_context_set_result_int` does an integer.
+ *
+ * Returns `PRC_STATUS_NULL_ARGUMENT`.
+ *
+ * # Safety
+ *
+ * As for `prc_context_task_name`.
+ */
+prc_status prc_context_set_result_bool(struct prc_context *context,
+                                       bool value,
+                                       struct prc_error **error);
+
+/**
  * Sets the failure returned with `PRC_OUTCOME_FAILURE`: its `kind` (NULL: `"error"`; retry
  * filters match on it), one-line `message`, and optional `traceback` text and `location`
  * (`file:line`). Variables traced with `prc_context_trace` are added to it.

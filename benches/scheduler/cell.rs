@@ -62,14 +62,14 @@ impl Cell<'_> {
 
         let (mut builds, mut core_runs, mut floor_runs, mut ratios) =
             (vec![], vec![], vec![], vec![]);
+        let mut checksum = 0;
         for round in 0..=runs {
             let what = format!("{}, run {round}", self.describe());
             watchdog.arm(format!("core build+run of {what}"), self.limit());
             let (process, build) = core_api::build(self.shape, self.body)?;
             let (report, run) = core_api::run(&process, self.workers)?;
             watchdog.disarm();
-            let checksum =
-                core_api::check(&report, tasks).map_err(|e| format!("{what}: core: {e}"))?;
+            checksum = core_api::check(&report, tasks).map_err(|e| format!("{what}: core: {e}"))?;
             drop(report);
             drop(process);
 
@@ -117,6 +117,7 @@ impl Cell<'_> {
             "run_ms_all": core_runs.iter().map(|&v| round3(v)).collect::<Vec<_>>(),
             "floor_run_ms_all": floor_runs.iter().map(|&v| round3(v)).collect::<Vec<_>>(),
             "load_avg_1m": load,
+            "checksum": checksum,
             "check": "ok",
         });
         if let Body::Spin(micros) = self.body {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The C ABI: the generated header is up to date, the C tests and the C example pass under
 # ctest (plain, then under AddressSanitizer + UndefinedBehaviorSanitizer, then under valgrind
-# memcheck with no errors and no definite leaks), and an installed tree serves a consumer
+# memcheck with no errors and no definite leaks), the C front end of the scheduler benchmark
+# prints well-formed lines, and an installed tree serves a consumer
 # through find_package and another through pkg-config, also after being moved.
 set -euo pipefail
 cd "${PROCESSES_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}"
@@ -13,6 +14,7 @@ command -v cmake >/dev/null || need+=(cmake)
 command -v ninja >/dev/null || need+=(ninja-build)
 command -v cc >/dev/null || need+=(gcc g++)
 command -v readelf >/dev/null || need+=(binutils)
+command -v python3 >/dev/null || need+=(python3)
 if ((${#need[@]})); then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
@@ -42,9 +44,14 @@ run_ctest build/c-asan -DPROCESSES_SANITIZE=address,undefined -DPROCESSES_VALGRI
 echo "--- C tests under valgrind memcheck"
 run_ctest build/c-valgrind -DPROCESSES_SANITIZE= -DPROCESSES_VALGRIND="$(command -v valgrind)"
 
-echo "--- install, then consumers via find_package and pkg-config"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
+
+echo "--- the C front end of the scheduler benchmark prints a well-formed line per cell"
+build/c-test/benches/c/scheduler_c --size 300 --runs 1 >"$work/scheduler_c.jsonl"
+python3 scripts/bench_check.py "$work/scheduler_c.jsonl" c
+
+echo "--- install, then consumers via find_package and pkg-config"
 cmake --install build/c-test --prefix "$work/stage" >/dev/null
 # Consumers must work from wherever the tree ends up.
 mv "$work/stage" "$work/prefix"

@@ -62,14 +62,14 @@ impl<'a> ContextHandle<'a> {
     }
 
     /// The attempt's outcome from the code the callback returned.
-    pub(crate) fn into_outcome(self, code: u32) -> Outcome {
-        let name = self.ctx.name().to_owned();
+    pub(crate) fn outcome(&self, code: u32) -> Outcome {
+        let name = self.ctx.name();
         const SUCCESS: u32 = TaskOutcome::Success as u32;
         const FAILURE: u32 = TaskOutcome::Failure as u32;
         const PENDING: u32 = TaskOutcome::Pending as u32;
         match code {
-            SUCCESS => Outcome::Success(self.result.into_inner().unwrap_or_default()),
-            FAILURE => Outcome::Failure(self.failure.into_inner().unwrap_or_else(|| {
+            SUCCESS => Outcome::Success(self.result.take().unwrap_or_default()),
+            FAILURE => Outcome::Failure(self.failure.take().unwrap_or_else(|| {
                 TaskError::new(format!(
                     "task {name:?}: the callback returned PRC_OUTCOME_FAILURE without calling \
                      prc_context_fail"
@@ -384,6 +384,76 @@ pub unsafe extern "C" fn prc_context_set_result(
         let context = unsafe { borrow_mut(context, "context") }?;
         // SAFETY: forwarded from the caller.
         let value = unsafe { value_arg(value, "value") }?;
+        *context.result.borrow_mut() = Some(value);
+        Ok(())
+    })
+}
+
+/// Sets an integer result returned with `PRC_OUTCOME_SUCCESS`, with no value handle to make
+/// and free (a later call of any `prc_context_set_result*` replaces it).
+///
+/// Returns `PRC_STATUS_NULL_ARGUMENT`.
+///
+/// # Safety
+///
+/// As for `prc_context_task_name`.
+#[no_mangle]
+pub unsafe extern "C" fn prc_context_set_result_int(
+    context: *mut ContextHandle<'_>,
+    value: i64,
+    error: *mut *mut ErrorHandle,
+) -> Status {
+    // SAFETY: forwarded from the caller.
+    unsafe { set_scalar_result(context, Value::Int(value), error) }
+}
+
+/// Sets a floating-point result, as `prc_context_set_result_int` does an integer.
+///
+/// Returns `PRC_STATUS_NULL_ARGUMENT`.
+///
+/// # Safety
+///
+/// As for `prc_context_task_name`.
+#[no_mangle]
+pub unsafe extern "C" fn prc_context_set_result_float(
+    context: *mut ContextHandle<'_>,
+    value: f64,
+    error: *mut *mut ErrorHandle,
+) -> Status {
+    // SAFETY: forwarded from the caller.
+    unsafe { set_scalar_result(context, Value::Float(value), error) }
+}
+
+/// Sets a boolean result, as `prc_context_set_result_int` does an integer.
+///
+/// Returns `PRC_STATUS_NULL_ARGUMENT`.
+///
+/// # Safety
+///
+/// As for `prc_context_task_name`.
+#[no_mangle]
+pub unsafe extern "C" fn prc_context_set_result_bool(
+    context: *mut ContextHandle<'_>,
+    value: bool,
+    error: *mut *mut ErrorHandle,
+) -> Status {
+    // SAFETY: forwarded from the caller.
+    unsafe { set_scalar_result(context, Value::Bool(value), error) }
+}
+
+/// The body of the scalar result setters.
+///
+/// # Safety
+///
+/// `context` is NULL or the live context of the running callback.
+unsafe fn set_scalar_result(
+    context: *mut ContextHandle<'_>,
+    value: Value,
+    error: *mut *mut ErrorHandle,
+) -> Status {
+    ffi_boundary!(error: error => {
+        // SAFETY: forwarded from the caller.
+        let context = unsafe { borrow_mut(context, "context") }?;
         *context.result.borrow_mut() = Some(value);
         Ok(())
     })

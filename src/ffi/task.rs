@@ -1,5 +1,6 @@
 //! Tasks: a callback with its arguments, dependencies and options, as `prc_task` builders.
 
+use std::cell::RefCell;
 use std::ffi::{c_char, c_void};
 use std::sync::Arc;
 
@@ -144,7 +145,10 @@ impl TaskHandle {
     }
 
     fn update(&mut self, change: impl FnOnce(Task) -> Task) {
-        let task = self.task.clone();
+        // Moved out and back rather than cloned: a task declared with a hundred thousand
+        // dependencies must not copy its list on each new one.
+        let placeholder = Task::with_callback("", self.task.callback.clone());
+        let task = std::mem::replace(&mut self.task, placeholder);
         self.task = change(task);
     }
 
@@ -158,6 +162,33 @@ impl TaskHandle {
 
 /// The core callback that calls a C task function.
 fn trampoline(function: TaskFn, user_data: *mut c_void, finalize: FinalizeFn) -> Callback {
+    // Tasks declared one after another with the same function and user data and no finalizer
+    // (a graph of many tasks with one body) share one callback: the sharing cannot be seen,
+    // and it saves two allocations and a cold pointer chase per task.
+    let key = (function.map_or(0, |f| f as usize), user_data as usize);
+    if finalize.is_none() && function.is_some() {
+        let shared = LAST_CALLBACK.with(|last| match &*last.borrow() {
+            Some((cached, callback)) if *cached == key => Some(callback.clone()),
+            _ => None,
+        });
+        if let Some(callback) = shared {
+            return callback;
+        }
+    }
+    let callback = make_trampoline(function, user_data, finalize);
+    if finalize.is_none() && function.is_some() {
+        LAST_CALLBACK.with(|last| *last.borrow_mut() = Some((key, callback.clone())));
+    }
+    callback
+}
+
+thread_local! {
+    /// The last callback `trampoline` made on this thread without a finalizer, by function
+    /// and user data.
+    static LAST_CALLBACK: RefCell<Option<((usize, usize), Callback)>> = const { RefCell::new(None) };
+}
+
+fn make_trampoline(function: TaskFn, user_data: *mut c_void, finalize: FinalizeFn) -> Callback {
     let user = Arc::new(UserData::new(user_data, finalize));
     let Some(function) = function else {
         return Arc::new(move |ctx: &TaskContext<'_>| {
@@ -173,7 +204,7 @@ fn trampoline(function: TaskFn, user_data: *mut c_void, finalize: FinalizeFn) ->
         // SAFETY: the host gave this function and pointer together; the context lives on this
         // stack frame for the whole call.
         let code = unsafe { function(user.ptr, &mut handle) };
-        handle.into_outcome(code)
+        handle.outcome(code)
     })
 }
 

@@ -506,11 +506,64 @@ static void run_once(bool parallel)
     CHECK(obs.failed == 2 && !obs.cancelled && obs.started >= 13);
 }
 
+/* Sets a scalar result chosen by the task's name through the setters that need no value
+ * handle; the first setter's result is replaced by the last one's. */
+static uint32_t scalar(void *user_data, prc_context *ctx)
+{
+    (void)user_data;
+    const char *name = NULL;
+    OK(prc_context_task_name, ctx, &name);
+    OK(prc_context_set_result_int, ctx, -1); /* replaced below */
+    if (strcmp(name, "int") == 0)
+        OK(prc_context_set_result_int, ctx, INT64_MIN);
+    else if (strcmp(name, "float") == 0)
+        OK(prc_context_set_result_float, ctx, 2.5);
+    else
+        OK(prc_context_set_result_bool, ctx, true);
+    EXPECT(PRC_STATUS_NULL_ARGUMENT, prc_context_set_result_int, NULL, 1);
+    EXPECT(PRC_STATUS_NULL_ARGUMENT, prc_context_set_result_float, NULL, 1.0);
+    EXPECT(PRC_STATUS_NULL_ARGUMENT, prc_context_set_result_bool, NULL, false);
+    return PRC_OUTCOME_SUCCESS;
+}
+
+/* Three tasks declared with one function and user data (so sharing one callback) each see
+ * their own context and leave their own scalar result. */
+static void test_scalar_results(void)
+{
+    prc_process_builder *b = NULL;
+    OK(prc_process_builder_new, "scalars", &b);
+    static int shared_data;
+    const char *names[] = {"int", "float", "bool"};
+    for (size_t i = 0; i < 3; i++)
+        prc_task_free(add(b, names[i], scalar, &shared_data));
+    prc_process *p = NULL;
+    OK(prc_process_build, b, &p);
+    prc_process_builder_free(b);
+    prc_report *report = NULL;
+    OK(prc_process_run, p, NULL, &report);
+    const prc_entry *entry = NULL;
+    int64_t i = 0;
+    double f = 0;
+    bool flag = false;
+    OK(prc_report_find, report, "int", &entry);
+    OK(prc_value_as_int, prc_entry_result(entry), &i);
+    CHECK(i == INT64_MIN);
+    OK(prc_report_find, report, "float", &entry);
+    OK(prc_value_as_float, prc_entry_result(entry), &f);
+    CHECK(f == 2.5);
+    OK(prc_report_find, report, "bool", &entry);
+    OK(prc_value_as_bool, prc_entry_result(entry), &flag);
+    CHECK(flag);
+    prc_report_free(report);
+    prc_process_free(p);
+}
+
 int main(void)
 {
     watchdog(60);
     test_null_report_getters();
     test_options();
+    test_scalar_results();
     prc_process_builder *b = NULL;
     OK(prc_process_builder_new, "other", &b);
     prc_task_free(add(b, "two", constant, &two));
