@@ -12,7 +12,7 @@ use crate::logs::Level;
 use crate::run::attempt::{AttemptCell, Completion};
 use crate::run::cancel::CancelToken;
 use crate::run::engine::Shared;
-use crate::task::{Injection, Task};
+use crate::task::{Injection, Injects, Task};
 use crate::value::Value;
 
 /// The context of one attempt of one task, handed to its callback.
@@ -180,10 +180,18 @@ pub(crate) fn arguments<'a>(
 ) -> (Cow<'a, [Value]>, Cow<'a, Kwargs>) {
     let mut args = Cow::Borrowed(&task.args[..]);
     let mut kwargs = Cow::Borrowed(task.kwargs());
-    if !task.injects {
-        return (args, kwargs);
-    }
     let targets = shared.graph.topology.dependencies(index);
+    match task.injects {
+        Injects::Nothing => return (args, kwargs),
+        Injects::AllPositional => {
+            // The common case reads only the compact dependency rows.
+            let mut all = Vec::with_capacity(task.args.len() + targets.len());
+            all.extend_from_slice(&task.args);
+            all.extend(targets.iter().filter_map(|&t| shared.result_of(t)).cloned());
+            return (Cow::Owned(all), kwargs);
+        }
+        Injects::Mixed => {}
+    }
     for (dep, &target) in task.dependencies.iter().zip(targets) {
         if dep.injection == Injection::None {
             continue;

@@ -187,9 +187,32 @@ pub struct Task {
     pub(crate) dependencies: ThinVec<Dependency>,
     pub(crate) options: Option<Box<TaskOptions>>,
     pub(crate) trigger: TriggerRule,
-    /// Whether any dependency injects its result, so that tasks that only wait skip building
-    /// arguments.
-    pub(crate) injects: bool,
+    /// How the dependencies inject their results, so that tasks that only wait skip building
+    /// arguments and tasks that only take positional results skip their dependency list.
+    pub(crate) injects: Injects,
+}
+
+/// What a task's dependencies inject, summed up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Injects {
+    /// Nothing (no dependency, or order only).
+    Nothing,
+    /// Every dependency appends its result positionally.
+    AllPositional,
+    /// Anything else.
+    Mixed,
+}
+
+impl Injects {
+    /// The summary once `injection` joins dependencies summed up as `self`.
+    fn with(self, injection: &Injection, first: bool) -> Injects {
+        match (self, injection) {
+            (Injects::Nothing, Injection::None) => Injects::Nothing,
+            (Injects::Nothing, Injection::Positional) if first => Injects::AllPositional,
+            (Injects::AllPositional, Injection::Positional) => Injects::AllPositional,
+            _ => Injects::Mixed,
+        }
+    }
 }
 
 impl Task {
@@ -221,7 +244,7 @@ impl Task {
             dependencies: ThinVec::new(),
             options: None,
             trigger: TriggerRule::AllSuccess,
-            injects: false,
+            injects: Injects::Nothing,
         }
     }
 
@@ -250,16 +273,17 @@ impl Task {
     pub fn dependency(mut self, dependency: Dependency) -> Task {
         // Updated from the new dependency alone: a sink declared with a hundred thousand
         // dependencies must not rescan its list on each one.
-        self.injects |= dependency.injection != Injection::None;
+        let first = self.dependencies.is_empty();
+        self.injects = self.injects.with(&dependency.injection, first);
         self.dependencies.push(dependency);
         self
     }
 
     pub(crate) fn refresh_injects(&mut self) {
-        self.injects = self
-            .dependencies
-            .iter()
-            .any(|d| d.injection != Injection::None);
+        self.injects = (self.dependencies.iter().enumerate())
+            .fold(Injects::Nothing, |sum, (at, d)| {
+                sum.with(&d.injection, at == 0)
+            });
     }
 
     /// Waits for `task` (order only).

@@ -52,10 +52,21 @@ macro_rules! ffi_boundary {
 pub(crate) use ffi_boundary;
 
 /// Turns a body's result into the status returned to C, writing the error object if asked.
+#[inline]
 pub(crate) fn conclude(
     result: std::thread::Result<Checked>,
     error_out: *mut *mut ErrorHandle,
 ) -> Status {
+    match result {
+        Ok(Ok(())) => Status::Ok,
+        other => fail(other, error_out),
+    }
+}
+
+/// The failing half of `conclude`, kept out of line.
+#[cold]
+#[inline(never)]
+fn fail(result: std::thread::Result<Checked>, error_out: *mut *mut ErrorHandle) -> Status {
     let failure = match result {
         Ok(Ok(())) => return Status::Ok,
         Ok(Err(failure)) => failure,
