@@ -1,7 +1,7 @@
 //! What a callback sees: its task, its arguments, cancellation, logging and traced variables.
 
 use std::borrow::Cow;
-use std::cell::{OnceCell, RefCell};
+use std::cell::{Cell, OnceCell, RefCell};
 use std::fmt;
 use std::sync::Arc;
 
@@ -29,6 +29,9 @@ pub struct TaskContext<'a> {
     pub(crate) kwargs: Cow<'a, [(CompactString, Value)]>,
     pub(crate) cell: OnceCell<Arc<AttemptCell>>,
     pub(crate) traced: RefCell<Vec<TracedVar>>,
+    /// Whether the callback took a completion handle, without which it may not answer
+    /// pending.
+    pub(crate) completion_taken: Cell<bool>,
 }
 
 impl<'a> TaskContext<'a> {
@@ -57,6 +60,7 @@ impl<'a> TaskContext<'a> {
             kwargs,
             cell: slot,
             traced: RefCell::new(Vec::new()),
+            completion_taken: Cell::new(false),
         }
     }
 
@@ -113,6 +117,7 @@ impl<'a> TaskContext<'a> {
     /// The handle that settles this attempt later, from any thread. Return
     /// [`crate::Outcome::Pending`] from the callback after taking it.
     pub fn completion(&self) -> Completion {
+        self.completion_taken.set(true);
         Completion::new(self.shared.clone(), self.cell().clone())
     }
 

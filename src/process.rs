@@ -151,7 +151,11 @@ impl Process {
             // Once cancelled, the sweep ends every task that had not ended; counts still held
             // by workers do not matter then, since every record is written.
             if !shared.wait_until(None, || cancel.is_cancelled()) {
-                shared.sweep_cancelled();
+                let ended = shared.sweep_cancelled();
+                shared.add_done(ended);
+                // Workers may still be delivering the end events of tasks they ended just
+                // before the sweep: the run's own end event comes after every one of them.
+                shared.await_announced();
             }
         } else {
             shared.run_sequential();

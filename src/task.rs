@@ -150,7 +150,9 @@ impl Backoff {
             } => {
                 let grown = initial.as_secs_f64() * factor.powi(retry.saturating_sub(1) as i32);
                 let capped = grown.min(max.as_secs_f64());
-                Duration::from_secs_f64((capped * (1.0 - jitter * draw)).max(0.0))
+                // A ceiling near `Duration::MAX` does not survive the trip through f64.
+                Duration::try_from_secs_f64((capped * (1.0 - jitter * draw)).max(0.0))
+                    .unwrap_or(max)
             }
         }
     }

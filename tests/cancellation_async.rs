@@ -68,7 +68,13 @@ fn cancelling_mid_run_stops_new_tasks_and_returns_promptly() {
             let later = report.entry("later3").unwrap();
             assert_eq!(later.status(), Status::Cancelled);
             assert_eq!(later.attempts(), 0);
-            assert_eq!(report.counts().cancelled, 21 - report.counts().errored);
+            let slow = report.entry("slow").unwrap();
+            assert_eq!(
+                (slow.status(), slow.attempts()),
+                (Status::Cancelled, 1),
+                "a callback stopped by its token is cancelled, not errored (parallel: {parallel})"
+            );
+            assert_eq!(report.counts().cancelled, 21);
             assert_eq!(
                 report.counts().skipped,
                 0,
@@ -97,22 +103,22 @@ fn a_token_cancelled_before_the_run_cancels_everything() {
 fn a_pending_task_completes_from_another_thread() {
     timed(|| {
         for parallel in [false, true] {
-            let async_task = Task::with_outcome("fetch", |ctx| {
+            let (second_tx, second_rx) = mpsc::channel();
+            let second_tx = Mutex::new(second_tx);
+            let async_task = Task::with_outcome("fetch", move |ctx| {
                 let completion = ctx.completion();
                 let seed = ctx.arg(0).ok().and_then(Value::as_int).unwrap_or(0);
+                let second = second_tx.lock().unwrap().clone();
                 thread::spawn(move || {
                     thread::sleep(Duration::from_millis(30));
                     completion.succeed(seed * 2).unwrap();
-                    let again = completion.succeed(0).unwrap_err();
-                    assert!(matches!(
-                        again,
-                        RunError::AlreadyCompleted { attempt: 1, .. }
-                    ));
+                    let _ = second.send(completion.succeed(0));
                 });
                 Outcome::Pending
             })
             .arg(21);
             let failing_async = Task::with_outcome("flaky", |ctx| {
+                ctx.trace("endpoint", "/v1/orders");
                 let completion = ctx.completion();
                 thread::spawn(move || completion.fail("remote said no").unwrap());
                 Outcome::Pending
@@ -131,8 +137,24 @@ fn a_pending_task_completes_from_another_thread() {
                 Some(&Value::from(42))
             );
             assert!(report.entry("fetch").unwrap().elapsed() >= Duration::from_millis(30));
+            let again = second_rx.recv_timeout(Duration::from_secs(5)).unwrap();
+            assert!(
+                matches!(again, Err(RunError::AlreadyCompleted { attempt: 1, .. })),
+                "{again:?}"
+            );
             let flaky = report.entry("flaky").unwrap();
-            assert_eq!(flaky.error().unwrap().message(), "remote said no");
+            let error = flaky.error().unwrap();
+            assert_eq!(error.message(), "remote said no");
+            let traced: Vec<_> = error
+                .traced_vars()
+                .iter()
+                .map(|v| (v.name.as_str(), v.value.as_str()))
+                .collect();
+            assert_eq!(
+                traced,
+                [("endpoint", "\"/v1/orders\"")],
+                "what the callback traced before answering pending"
+            );
             assert_eq!(
                 report.entry("after_flaky").unwrap().status(),
                 Status::Skipped
@@ -174,15 +196,30 @@ fn a_pending_task_times_out_and_its_late_completion_is_refused() {
 #[test]
 fn answering_pending_without_a_handle_is_a_failure() {
     timed(|| {
-        let task = Task::with_outcome("confused", |_| Outcome::Pending);
-        let report = Process::new("p", vec![task])
-            .unwrap()
-            .run(RunOptions::new())
-            .unwrap();
-        let error = report.entry("confused").unwrap().error().unwrap();
-        assert!(error
-            .message()
-            .contains("pending without taking a completion handle"));
+        let tasks = vec![
+            Task::with_outcome("confused", |_| Outcome::Pending),
+            // An attempt that has a state of its own (a timeout, a token taken) must not wait
+            // for a completion nobody can send either.
+            Task::with_outcome("timed", |_| Outcome::Pending).timeout(Duration::from_secs(60)),
+            Task::with_outcome("token", |ctx| {
+                let _token = ctx.cancel_token();
+                Outcome::Pending
+            }),
+        ];
+        let process = Process::new("p", tasks).unwrap();
+        for parallel in [false, true] {
+            let report = process.run(RunOptions::new().parallel(parallel)).unwrap();
+            for name in ["confused", "timed", "token"] {
+                let error = report.entry(name).unwrap().error().unwrap();
+                assert!(
+                    error
+                        .message()
+                        .contains("pending without taking a completion handle"),
+                    "{name}: {}",
+                    error.message()
+                );
+            }
+        }
     });
 }
 
@@ -267,6 +304,40 @@ fn every_task_gets_exactly_one_terminal_event() {
             assert!(events.contains(&"retry retry 1".to_owned()));
             assert!(events.contains(&"start retry 2".to_owned()));
             assert_eq!(events.last().unwrap(), "run 32/32 false");
+        }
+    });
+}
+
+#[test]
+fn a_cancelled_run_ends_with_its_last_event() {
+    timed(|| {
+        // Workers end tasks right up to the cancel, so the sweep races with their events.
+        for _ in 0..20 {
+            let token = CancelToken::new();
+            let tasks: Vec<_> = (0..200)
+                .map(|i| {
+                    let canceller = token.clone();
+                    Task::new(&format!("t{i}"), move |_| {
+                        if i == 50 {
+                            canceller.cancel();
+                        }
+                        Ok::<_, TaskError>(i)
+                    })
+                })
+                .collect();
+            let process = Process::new("cancel-events", tasks).unwrap();
+            let recorder = Arc::new(Recorder::default());
+            let options = RunOptions::new()
+                .parallel(true)
+                .max_workers(2)
+                .observer(recorder.clone())
+                .cancel_token(token);
+            let report = process.run(options).unwrap();
+            assert!(report.was_cancelled());
+            let events = recorder.events.lock().unwrap();
+            assert_eq!(events.last().unwrap(), "run 200/200 true");
+            let ends = events.iter().filter(|e| e.starts_with("end ")).count();
+            assert_eq!(ends, 200, "one end event per task, all before the run's");
         }
     });
 }

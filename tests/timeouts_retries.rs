@@ -35,6 +35,14 @@ impl Gate {
 #[test]
 fn a_timed_out_attempt_fails_and_the_run_goes_on() {
     timed(|| {
+        for parallel in [false, true] {
+            a_timed_out_attempt_fails_and_the_run_goes_on_when(parallel);
+        }
+    });
+}
+
+fn a_timed_out_attempt_fails_and_the_run_goes_on_when(parallel: bool) {
+    {
         let gate = Gate::default();
         let blocked = gate.clone();
         let saw_token = Arc::new(AtomicBool::new(false));
@@ -56,7 +64,7 @@ fn a_timed_out_attempt_fails_and_the_run_goes_on() {
         }
         let process = Process::new("timeouts", tasks).unwrap();
         let report = process
-            .run(RunOptions::new().parallel(true).max_workers(2))
+            .run(RunOptions::new().parallel(parallel).max_workers(2))
             .unwrap();
         let stuck = report.entry("stuck").unwrap();
         assert_eq!(stuck.status(), Status::Errored);
@@ -74,7 +82,7 @@ fn a_timed_out_attempt_fails_and_the_run_goes_on() {
         assert_eq!(report.successes().count(), 10);
         assert!(
             !late_return.load(Ordering::SeqCst),
-            "the run ended while the callback was blocked"
+            "the run ended while the callback was blocked (parallel: {parallel})"
         );
 
         gate.open();
@@ -86,10 +94,46 @@ fn a_timed_out_attempt_fails_and_the_run_goes_on() {
             saw_token.load(Ordering::SeqCst),
             "the callback saw its token set"
         );
+    }
+}
+
+#[test]
+fn durations_too_long_for_the_clock_mean_never() {
+    timed(|| {
+        let capped = Backoff::Exponential {
+            initial: Duration::from_millis(1),
+            factor: 2.0,
+            max: Duration::MAX,
+            jitter: 0.5,
+        };
+        for retry in [1, 10, 1_000, u32::MAX] {
+            let _ = capped.delay(retry, 0.0);
+        }
+        assert_eq!(capped.delay(1_000_000, 0.0), Duration::MAX);
+        let flaky = Arc::new(AtomicU32::new(0));
+        let seen = flaky.clone();
+        let tasks = vec![
+            common::ok("endless_timeout", 1).timeout(Duration::MAX),
+            Task::new("capped_backoff", move |_| {
+                if seen.fetch_add(1, Ordering::SeqCst) == 0 {
+                    Err(TaskError::with_kind(ErrorKind::Connection, "blip"))
+                } else {
+                    Ok(Value::from(2))
+                }
+            })
+            .retries(1)
+            .backoff(capped),
+        ];
+        let process = Process::new("long", tasks).unwrap();
+        for parallel in [false, true] {
+            flaky.store(0, Ordering::SeqCst);
+            let report = process.run(RunOptions::new().parallel(parallel)).unwrap();
+            assert!(report.all_succeeded(), "parallel: {parallel}");
+        }
+        let hosted = process.start_hosted(RunOptions::new()).unwrap();
         assert_eq!(
-            report.entry("stuck").unwrap().status(),
-            Status::Errored,
-            "late result discarded"
+            hosted.wait(Some(Duration::MAX)),
+            processes::Readiness::Ready
         );
     });
 }

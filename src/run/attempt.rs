@@ -6,11 +6,11 @@
 //! expires). One state word decides who wins; the losers' results are discarded.
 
 use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use super::cancel::CancelToken;
 use super::engine::Shared;
-use crate::error::{RunError, TaskError};
+use crate::error::{RunError, TaskError, TracedVar};
 use crate::value::Value;
 
 /// The callback is still on a thread's stack.
@@ -30,6 +30,8 @@ pub(crate) struct AttemptCell {
     pub(crate) first_start_ns: u64,
     pub(crate) token: CancelToken,
     state: AtomicU8,
+    /// What the callback traced before it answered pending, for a failure completed later.
+    traced: Mutex<Vec<TracedVar>>,
 }
 
 /// What the calling thread should do once the callback returned.
@@ -59,7 +61,20 @@ impl AttemptCell {
             first_start_ns,
             token: run_token.child(),
             state: AtomicU8::new(if executing { EXECUTING } else { 0 }),
+            traced: Mutex::new(Vec::new()),
         }
+    }
+
+    /// Keeps the variables the callback traced until the attempt is completed.
+    pub(crate) fn keep_traced(&self, traced: Vec<TracedVar>) {
+        if !traced.is_empty() {
+            *self.traced.lock().unwrap_or_else(|p| p.into_inner()) = traced;
+        }
+    }
+
+    /// The variables the callback traced before it answered pending.
+    pub(crate) fn take_traced(&self) -> Vec<TracedVar> {
+        std::mem::take(&mut *self.traced.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
     /// Called by the thread whose callback just returned (`pending` if it answered pending).

@@ -81,6 +81,17 @@ pub(crate) struct Final {
 }
 
 impl Final {
+    /// A task whose attempt `attempts` failed because the run was cancelled while it ran.
+    fn interrupted(attempts: u32, first_start_ns: u64) -> Final {
+        Final {
+            status: Status::Cancelled,
+            result: Value::Null,
+            error: None,
+            attempts,
+            first_start_ns,
+        }
+    }
+
     fn cancelled(resume: Resume) -> Final {
         Final {
             status: Status::Cancelled,
@@ -115,6 +126,9 @@ pub(crate) struct Shared {
     seed: AtomicU64,
     pub(crate) in_flight: AtomicUsize,
     pub(crate) max_in_flight: usize,
+    /// In a sequential run, the ticket of the task with a timeout that the calling thread
+    /// waits for while it runs on a thread of its own (0: none).
+    pub(crate) aside: AtomicU64,
     pub(crate) log_faults: crate::logs::Faults,
 }
 
@@ -159,6 +173,7 @@ impl Shared {
             seed: AtomicU64::new(seed),
             in_flight: AtomicUsize::new(0),
             max_in_flight,
+            aside: AtomicU64::new(0),
             log_faults: Default::default(),
         }
     }
@@ -275,6 +290,14 @@ impl Shared {
                         .0
                 }
             };
+        }
+    }
+
+    /// With an observer, blocks until every task's end event has been delivered (each is
+    /// counted once delivered); without one there is nothing to wait for.
+    pub(crate) fn await_announced(&self) {
+        if self.observer.is_some() {
+            self.wait_until(None, || false);
         }
     }
 
@@ -446,6 +469,12 @@ impl Shared {
             let ctx = TaskContext::new(self, index, resume.attempt, first_start_ns, cell);
             let watch = crate::logs::traceback::Watch::start();
             let mut outcome = invoke(&ctx);
+            if matches!(outcome, Outcome::Pending) && !ctx.completion_taken.get() {
+                // Nobody could ever complete this attempt.
+                outcome = Outcome::Failure(TaskError::new(
+                    "the callback answered pending without taking a completion handle",
+                ));
+            }
             watch.end(&mut outcome);
             let traced = ctx.traced.take();
             let cell = ctx.cell.into_inner();
@@ -453,9 +482,7 @@ impl Shared {
                 None => match outcome {
                     Outcome::Success(value) => Ok(value),
                     Outcome::Failure(error) => Err(Box::new(error)),
-                    Outcome::Pending => Err(Box::new(TaskError::new(
-                        "the callback answered pending without taking a completion handle",
-                    ))),
+                    Outcome::Pending => return None,
                 },
                 Some(cell) => match cell.callback_returned(matches!(outcome, Outcome::Pending)) {
                     Returned::Accept => match outcome {
@@ -463,7 +490,11 @@ impl Shared {
                         Outcome::Failure(error) => Err(Box::new(error)),
                         Outcome::Pending => return None,
                     },
-                    Returned::Wait => return None,
+                    Returned::Wait => {
+                        // A later failure shows what the callback traced before it returned.
+                        cell.keep_traced(traced);
+                        return None;
+                    }
                     Returned::Discard { retry: false } => return None,
                     Returned::Discard { retry: true } => {
                         let delay = self.backoff(index, resume.attempt);
@@ -481,6 +512,10 @@ impl Shared {
                         attempts: resume.attempt,
                         first_start_ns,
                     })
+                }
+                Err(_) if self.cancel.is_cancelled() => {
+                    // A callback that stopped on its token: cancelled, in every mode alike.
+                    return Some(Final::interrupted(resume.attempt, first_start_ns));
                 }
                 Err(mut error) => {
                     merge_traced(&mut error, traced);
@@ -588,7 +623,10 @@ impl Shared {
                 attempts: cell.attempt,
                 first_start_ns: cell.first_start_ns,
             },
-            Err(error) => match self.retry_delay(cell.task, cell.attempt, &error) {
+            Err(_) if self.cancel.is_cancelled() => {
+                Final::interrupted(cell.attempt, cell.first_start_ns)
+            }
+            Err(mut error) => match self.retry_delay(cell.task, cell.attempt, &error) {
                 Some(delay) => {
                     let resume = Resume {
                         attempt: cell.attempt,
@@ -597,7 +635,10 @@ impl Shared {
                     self.retry(cell.task, resume.next(cell.first_start_ns), delay);
                     return;
                 }
-                None => errored(Box::new(error), cell.attempt, cell.first_start_ns),
+                None => {
+                    merge_traced(&mut error, cell.take_traced());
+                    errored(Box::new(error), cell.attempt, cell.first_start_ns)
+                }
             },
         };
         self.finish_elsewhere(cell.task, end);
@@ -657,7 +698,10 @@ impl Shared {
         let Some(executing) = cell.time_out(may_retry) else {
             return;
         };
-        if !executing {
+        if executing {
+            // A sequential run waiting for this callback goes on without it.
+            self.release_aside(None);
+        } else {
             self.attempt_over();
         }
         if !may_retry {

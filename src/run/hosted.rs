@@ -130,7 +130,8 @@ impl HostedRun {
     /// Blocks until a task is ready, the run finished, or `timeout` passed (`None`: no limit).
     /// Meant for a thread the host can spare (a Node worker, a goroutine).
     pub fn wait(&self, timeout: Option<Duration>) -> Readiness {
-        let deadline = timeout.map(|t| Instant::now() + t);
+        // A timeout too long for the clock waits without limit.
+        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
         let shared = &self.shared;
         loop {
             if shared.cancel.is_cancelled() {

@@ -72,11 +72,60 @@ impl Shared {
                 }
                 continue;
             };
+            if self.graph.tasks[task as usize].has_timeout() {
+                self.run_aside(task, resume);
+                continue;
+            }
             if let Some(end) = self.run_task(task, resume) {
                 ready.clear();
                 self.finish(task, end, &mut ready, &mut tally);
                 local.extend(ready.iter().map(|&t| (t, Resume::FIRST)));
             }
+        }
+    }
+
+    /// Runs the attempts of a task with a timeout on a thread of its own and waits until the
+    /// task ended, handed its next step on, or its attempt timed out: a callback that ignores
+    /// its token then holds that thread alone while the sequential run goes on. What the task
+    /// releases comes back through the shared queue.
+    fn run_aside(self: &Arc<Self>, task: u32, resume: Resume) {
+        let ticket = (u64::from(task) + 1) << 32 | u64::from(resume.attempt);
+        self.aside.store(ticket, Ordering::Release);
+        let me = self.clone();
+        let spawned = std::thread::Builder::new()
+            .name("processes-timed".into())
+            .spawn(move || {
+                if let Some(end) = me.run_task(task, resume) {
+                    me.finish_elsewhere(task, end);
+                }
+                me.release_aside(Some(ticket));
+            });
+        if let Err(error) = spawned {
+            let name = self.task_name(task);
+            log::warn!("could not start a thread for task {name}: {error}; it runs inline");
+            self.aside.store(0, Ordering::Release);
+            if let Some(end) = self.run_task(task, resume) {
+                self.finish_elsewhere(task, end);
+            }
+            return;
+        }
+        self.wait_until(None, || {
+            self.aside.load(Ordering::Acquire) != ticket || self.cancel.is_cancelled()
+        });
+    }
+
+    /// Lets the sequential run go on past the task it waits for: the one holding `ticket`, or
+    /// whichever it is (`None`, when its attempt timed out).
+    pub(crate) fn release_aside(&self, ticket: Option<u64>) {
+        let released = match ticket {
+            Some(ticket) => self
+                .aside
+                .compare_exchange(ticket, 0, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok(),
+            None => self.aside.swap(0, Ordering::AcqRel) != 0,
+        };
+        if released {
+            self.notify();
         }
     }
 

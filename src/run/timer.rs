@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 use super::attempt::AttemptCell;
 use super::engine::{Resume, Shared};
 
+const CENTURY: Duration = Duration::from_secs(100 * 365 * 24 * 60 * 60);
+
 enum Job {
     TimeOut(Arc<AttemptCell>),
     Retry(u32, Resume),
@@ -76,8 +78,10 @@ impl Timer {
         let mut queue = self.inner.queue.lock().unwrap_or_else(|p| p.into_inner());
         queue.seq += 1;
         let seq = queue.seq;
+        let now = Instant::now();
         queue.heap.push(Entry {
-            at: Instant::now() + after,
+            // A delay too long for the clock (`Duration::MAX` as "never") waits a century.
+            at: now.checked_add(after).unwrap_or_else(|| now + CENTURY),
             seq,
             job,
         });
