@@ -1172,6 +1172,21 @@ prc_status prc_context_arg(const struct prc_context *context,
                            struct prc_error **error);
 
 /**
+ * The integer held by the positional argument at `index`, with no value handle to read it
+ * through (the common case of a result injected by a dependency).
+ *
+ * Returns `PRC_STATUS_NULL_ARGUMENT`, `PRC_STATUS_OUT_OF_RANGE` or `PRC_STATUS_WRONG_TYPE`.
+ *
+ * # Safety
+ *
+ * As for `prc_context_task_name`.
+ */
+prc_status prc_context_arg_int(const struct prc_context *context,
+                               size_t index,
+                               int64_t *out,
+                               struct prc_error **error);
+
+/**
  * How many named arguments there are.
  *
  * Returns `PRC_STATUS_NULL_ARGUMENT`.

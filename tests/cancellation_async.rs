@@ -164,6 +164,54 @@ fn a_pending_task_completes_from_another_thread() {
 }
 
 #[test]
+fn a_failure_completed_before_the_callback_returns_retries_after_it() {
+    timed(|| {
+        for parallel in [false, true] {
+            let running = Arc::new(AtomicUsize::new(0));
+            let overlaps = Arc::new(AtomicUsize::new(0));
+            let (r, o) = (running.clone(), overlaps.clone());
+            let task = Task::with_outcome("eager", move |ctx| {
+                if r.fetch_add(1, Ordering::SeqCst) > 0 {
+                    o.fetch_add(1, Ordering::SeqCst);
+                }
+                let completion = ctx.completion();
+                let outcome = if ctx.attempt() == 1 {
+                    // Settled as a retryable failure while this callback is still running.
+                    completion
+                        .fail(TaskError::with_kind(
+                            processes::ErrorKind::Connection,
+                            "reset",
+                        ))
+                        .unwrap();
+                    thread::sleep(Duration::from_millis(50));
+                    Outcome::Pending
+                } else {
+                    completion.succeed(ctx.attempt()).unwrap();
+                    Outcome::Pending
+                };
+                r.fetch_sub(1, Ordering::SeqCst);
+                outcome
+            })
+            .retries(1);
+            let mut tasks = vec![task];
+            tasks.extend((0..10).map(|i| common::ok(&format!("other{i}"), i)));
+            let process = Process::new("eager", tasks).unwrap();
+            let report = process
+                .run(RunOptions::new().parallel(parallel).max_workers(2))
+                .unwrap();
+            let entry = report.entry("eager").unwrap();
+            assert_eq!(entry.status(), Status::Success);
+            assert_eq!(entry.attempts(), 2);
+            assert_eq!(
+                overlaps.load(Ordering::SeqCst),
+                0,
+                "the retry started while the first callback still ran (parallel: {parallel})"
+            );
+        }
+    });
+}
+
+#[test]
 fn a_pending_task_times_out_and_its_late_completion_is_refused() {
     timed(|| {
         let (handles, take) = mpsc::channel();

@@ -211,11 +211,8 @@ static uint32_t pass_body(void *user_data, prc_context *context) {
   if (prc_context_arg_count(context, &count, NULL) != PRC_STATUS_OK) return PRC_OUTCOME_FAILURE;
   uint64_t sum = 1;
   for (size_t i = 0; i < count; i++) {
-    const prc_value *arg = NULL;
     int64_t value = 0;
-    if (prc_context_arg(context, i, &arg, NULL) == PRC_STATUS_OK &&
-        prc_value_as_int(arg, &value, NULL) == PRC_STATUS_OK)
-      sum += (uint64_t)value;
+    if (prc_context_arg_int(context, i, &value, NULL) == PRC_STATUS_OK) sum += (uint64_t)value;
   }
   prc_status status = prc_context_set_result_int(context, (int64_t)sum, NULL);
   return status == PRC_STATUS_OK ? PRC_OUTCOME_SUCCESS : PRC_OUTCOME_FAILURE;

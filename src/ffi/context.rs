@@ -12,7 +12,7 @@ use super::error::{ErrorHandle, Status};
 use super::hosted::CompletionHandle;
 use super::run::TokenHandle;
 use super::task::{level, TaskOutcome};
-use super::value::{value_arg, ValueHandle};
+use super::value::{value_arg, wrong_type, ValueHandle};
 use crate::{ErrorKind, Outcome, TaskContext, TaskError, Value};
 
 /// The context of one attempt, lent to a task callback. Valid only during that call and only
@@ -204,6 +204,30 @@ pub unsafe extern "C" fn prc_context_arg(
     unsafe {
         read(context, out, error, |c| {
             Ok(ValueHandle::lend(c.ctx.arg(index)?))
+        })
+    }
+}
+
+/// The integer held by the positional argument at `index`, with no value handle to read it
+/// through (the common case of a result injected by a dependency).
+///
+/// Returns `PRC_STATUS_NULL_ARGUMENT`, `PRC_STATUS_OUT_OF_RANGE` or `PRC_STATUS_WRONG_TYPE`.
+///
+/// # Safety
+///
+/// As for `prc_context_task_name`.
+#[no_mangle]
+pub unsafe extern "C" fn prc_context_arg_int(
+    context: *const ContextHandle<'_>,
+    index: usize,
+    out: *mut i64,
+    error: *mut *mut ErrorHandle,
+) -> Status {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        read(context, out, error, |c| {
+            let value = c.ctx.arg(index)?;
+            value.as_int().ok_or_else(|| wrong_type(value, "int"))
         })
     }
 }

@@ -167,17 +167,19 @@ fn trampoline(function: TaskFn, user_data: *mut c_void, finalize: FinalizeFn) ->
     // and it saves two allocations and a cold pointer chase per task.
     let key = (function.map_or(0, |f| f as usize), user_data as usize);
     if finalize.is_none() && function.is_some() {
-        let shared = LAST_CALLBACK.with(|last| match &*last.borrow() {
+        // `try_with`: this runs before the panic boundary, and a thread being torn down has
+        // no thread-locals left.
+        let shared = LAST_CALLBACK.try_with(|last| match &*last.borrow() {
             Some((cached, callback)) if *cached == key => Some(callback.clone()),
             _ => None,
         });
-        if let Some(callback) = shared {
+        if let Ok(Some(callback)) = shared {
             return callback;
         }
     }
     let callback = make_trampoline(function, user_data, finalize);
     if finalize.is_none() && function.is_some() {
-        LAST_CALLBACK.with(|last| *last.borrow_mut() = Some((key, callback.clone())));
+        let _ = LAST_CALLBACK.try_with(|last| *last.borrow_mut() = Some((key, callback.clone())));
     }
     callback
 }

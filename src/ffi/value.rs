@@ -302,7 +302,7 @@ pub unsafe extern "C" fn prc_value_type_of(value: *const ValueHandle) -> ValueTy
     })
 }
 
-fn wrong_type(value: &Value, wanted: &str) -> Failure {
+pub(crate) fn wrong_type(value: &Value, wanted: &str) -> Failure {
     Failure::new(
         Status::WrongType,
         format!("the value is {}, not {wanted}", value.type_name()),

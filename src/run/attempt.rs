@@ -19,8 +19,8 @@ const EXECUTING: u8 = 1;
 const SETTLED: u8 = 2;
 /// The timeout fired first.
 const TIMED_OUT: u8 = 4;
-/// The timeout fired while the callback was executing and the task will be retried: the
-/// retry waits for the callback to return.
+/// The attempt failed (timed out, or was completed as failed) while the callback was still
+/// executing and the task will be retried: the retry waits for the callback to return.
 const RETRY_ON_RETURN: u8 = 8;
 
 /// Shared state of one attempt.
@@ -142,6 +142,28 @@ impl AttemptCell {
                     self.token.cancel();
                     return Some(executing);
                 }
+                Err(seen) => state = seen,
+            }
+        }
+    }
+}
+
+impl AttemptCell {
+    /// Leaves the retry of a settled attempt to its callback's thread, if the callback is
+    /// still executing; false when it already returned (the caller starts the retry).
+    pub(crate) fn defer_retry(&self) -> bool {
+        let mut state = self.state.load(Ordering::Acquire);
+        loop {
+            if state & EXECUTING == 0 {
+                return false;
+            }
+            match self.state.compare_exchange_weak(
+                state,
+                state | RETRY_ON_RETURN,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return true,
                 Err(seen) => state = seen,
             }
         }

@@ -627,6 +627,7 @@ impl Shared {
                 Final::interrupted(cell.attempt, cell.first_start_ns)
             }
             Err(mut error) => match self.retry_delay(cell.task, cell.attempt, &error) {
+                Some(_) if cell.defer_retry() => return,
                 Some(delay) => {
                     let resume = Resume {
                         attempt: cell.attempt,
