@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The C ABI: the generated header is up to date, the C tests and the C example pass under
 # ctest (plain, then under AddressSanitizer + UndefinedBehaviorSanitizer, then under valgrind
-# memcheck with no errors and no definite leaks), the C front end of the scheduler benchmark
-# prints well-formed lines, and an installed tree serves a consumer
-# through find_package and another through pkg-config, also after being moved.
+# memcheck with no errors and no definite or indirect leaks), the C front end of the scheduler
+# benchmark prints well-formed lines, and an installed tree serves a consumer through
+# find_package and another through pkg-config, also after being moved.
 set -euo pipefail
 cd "${PROCESSES_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}"
 

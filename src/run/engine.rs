@@ -656,6 +656,10 @@ impl Shared {
             attempt: cell.attempt,
             reason,
         };
+        if self.cancel.is_cancelled() {
+            // The sweep ends the task as cancelled, whatever the attempt would have said.
+            return Err(abandoned("run cancelled"));
+        }
         match cell.settle() {
             Ok(()) => {}
             Err(Settled::Already) => {

@@ -18,7 +18,7 @@ struct job {
     int64_t input;
     long delay_ms;
     int mode; /* 0 succeed, 1 fail, 2 succeed twice, 3 wait for cancellation */
-    prc_status first, second;
+    prc_status first, second, third;
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -44,6 +44,16 @@ static void *work(void *arg)
     } else {
         sleep_ms(job->delay_ms);
         if (job->mode == 1) {
+            /* Refused strings settle nothing: the failure below is still accepted. */
+            const char *bad = "\xff\xfe";
+            EXPECT_MSG(PRC_STATUS_INVALID_UTF8, "`message`", prc_completion_fail,
+                       job->completion, NULL, bad, NULL, NULL);
+            EXPECT_MSG(PRC_STATUS_INVALID_UTF8, "`kind`", prc_completion_fail, job->completion,
+                       bad, "m", NULL, NULL);
+            EXPECT_MSG(PRC_STATUS_INVALID_UTF8, "`traceback`", prc_completion_fail,
+                       job->completion, NULL, "m", bad, NULL);
+            EXPECT_MSG(PRC_STATUS_INVALID_UTF8, "`location`", prc_completion_fail,
+                       job->completion, NULL, "m", NULL, bad);
             job->first = prc_completion_fail(job->completion, "IOError", "disk full",
                                              "at write()", NULL, NULL);
         } else {
@@ -51,6 +61,11 @@ static void *work(void *arg)
             job->first = prc_completion_succeed(job->completion, v, NULL);
             if (job->mode == 2) {
                 job->second = prc_completion_succeed(job->completion, v, &error);
+                CHECK(strstr(prc_error_message(error), "already completed") != NULL);
+                prc_error_free(error);
+                error = NULL;
+                job->third = prc_completion_fail(job->completion, NULL, "late", NULL, NULL,
+                                                 &error);
                 CHECK(strstr(prc_error_message(error), "already completed") != NULL);
                 prc_error_free(error);
             }
@@ -171,6 +186,8 @@ static void test_async_completion(bool parallel)
     OK(prc_report_find, r, "third", &e);
     CHECK(prc_entry_status(e) == PRC_TASK_STATUS_SUCCESS);
     CHECK(int_of(prc_entry_result(e)) == 1000); /* 1 -> 10 -> 100 -> 1000 */
+    OK(prc_report_find, r, "second", &e);
+    CHECK(prc_entry_status(e) == PRC_TASK_STATUS_SUCCESS); /* the late failure changed nothing */
     OK(prc_report_find, r, "broken", &e);
     CHECK(strcmp(prc_entry_error_kind(e), "IOError") == 0);
     CHECK(strcmp(prc_entry_error_traceback(e), "at write()") == 0);
@@ -184,6 +201,7 @@ static void test_async_completion(bool parallel)
         }
         if (jobs[i].mode == 2) {
             CHECK(jobs[i].second == PRC_STATUS_ALREADY_COMPLETED);
+            CHECK(jobs[i].third == PRC_STATUS_ALREADY_COMPLETED);
         }
     }
     prc_report_free(r);
@@ -308,6 +326,64 @@ static void test_observer_cancels(bool parallel)
     prc_process_free(p);
 }
 
+/* Answers pending without taking a completion handle, so that nothing could ever settle the
+ * attempt. With `*take_token` it first takes (and frees) a cancellation token, which gives
+ * the attempt state of its own that a completion could otherwise have used. */
+static uint32_t pending_without_handle(void *user_data, prc_context *ctx)
+{
+    const bool *take_token = user_data;
+    if (*take_token) {
+        prc_cancel_token *token = NULL;
+        OK(prc_context_cancel_token, ctx, &token);
+        CHECK(!prc_cancel_token_is_cancelled(token));
+        prc_cancel_token_free(token);
+    }
+    return PRC_OUTCOME_PENDING;
+}
+
+/* Such an attempt fails at once, whether or not it has a token or a timeout: the run neither
+ * hangs nor waits for the timeout. */
+static void test_pending_without_handle(bool parallel)
+{
+    static bool with_token = true, without_token = false;
+    prc_process_builder *b = NULL;
+    OK(prc_process_builder_new, "unsettled", &b);
+    add(b, "plain", pending_without_handle, &without_token, NULL, 0);
+    add(b, "token", pending_without_handle, &with_token, NULL, 0);
+    add(b, "timeout", pending_without_handle, &without_token, NULL, 60);
+    add(b, "both", pending_without_handle, &with_token, NULL, 60);
+    add(b, "after_token", never_reached, NULL, "token", 0);
+    prc_process *p = NULL;
+    OK(prc_process_build, b, &p);
+    prc_process_builder_free(b);
+    prc_run_options *o = prc_run_options_new();
+    OK(prc_run_options_set_parallel, o, parallel);
+    prc_report *r = NULL;
+    OK(prc_process_run, p, o, &r);
+    prc_run_options_free(o);
+
+    CHECK(!prc_report_was_cancelled(r));
+    CHECK(prc_report_elapsed_seconds(r) < 30.0);
+    const char *names[] = {"plain", "token", "timeout", "both"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        const prc_entry *e = NULL;
+        OK(prc_report_find, r, names[i], &e);
+        CHECK(prc_entry_status(e) == PRC_TASK_STATUS_ERRORED);
+        CHECK(prc_entry_attempts(e) == 1);
+        CHECK(strcmp(prc_entry_error_kind(e), "error") == 0);
+        const char *message = prc_entry_error_message(e);
+        if (strstr(message, "pending without taking a completion handle") == NULL) {
+            fprintf(stderr, "task %s: unexpected message \"%s\"\n", names[i], message);
+            exit(1);
+        }
+    }
+    const prc_entry *e = NULL;
+    OK(prc_report_find, r, "after_token", &e);
+    CHECK(prc_entry_status(e) == PRC_TASK_STATUS_SKIPPED);
+    prc_report_free(r);
+    prc_process_free(p);
+}
+
 static void test_completion_arguments(void)
 {
     EXPECT(PRC_STATUS_NULL_ARGUMENT, prc_completion_succeed, NULL, NULL);
@@ -324,6 +400,8 @@ int main(void)
     test_completion_arguments();
     test_async_completion(false);
     test_async_completion(true);
+    test_pending_without_handle(false);
+    test_pending_without_handle(true);
     test_cancel_from_another_thread(false);
     test_cancel_from_another_thread(true);
     test_observer_cancels(false);

@@ -77,9 +77,12 @@ static void test_task_setters(void)
     OK(prc_task_set_backoff_none, t);
     EXPECT(PRC_STATUS_NULL_ARGUMENT, prc_task_set_backoff_none, NULL);
     OK(prc_task_set_backoff_fixed, t, 0.01);
+    EXPECT_MSG(PRC_STATUS_NULL_ARGUMENT, "`task`", prc_task_set_backoff_fixed, NULL, 0.01);
     EXPECT_MSG(PRC_STATUS_INVALID_ARGUMENT, "backoff.delay", prc_task_set_backoff_fixed, t,
                -0.5);
     OK(prc_task_set_backoff_exponential, t, 0.01, 2.0, 1.0, 0.5);
+    EXPECT_MSG(PRC_STATUS_NULL_ARGUMENT, "`task`", prc_task_set_backoff_exponential, NULL,
+               0.01, 2.0, 1.0, 0.5);
     EXPECT_MSG(PRC_STATUS_INVALID_ARGUMENT, "backoff.factor",
                prc_task_set_backoff_exponential, t, 0.01, 0.5, 1.0, 0.5);
     EXPECT_MSG(PRC_STATUS_INVALID_ARGUMENT, "backoff.jitter",
@@ -92,17 +95,23 @@ static void test_task_setters(void)
     OK(prc_task_set_trigger_rule, t, PRC_TRIGGER_RULE_ALL_DONE);
     OK(prc_task_set_trigger_rule, t, PRC_TRIGGER_RULE_ALL_SUCCESS);
     EXPECT_MSG(PRC_STATUS_INVALID_ARGUMENT, "trigger_rule", prc_task_set_trigger_rule, t, 2);
+    EXPECT_MSG(PRC_STATUS_NULL_ARGUMENT, "`task`", prc_task_set_trigger_rule, NULL,
+               PRC_TRIGGER_RULE_ALL_DONE);
 
     OK(prc_task_set_function, t, "extract_orders");
     EXPECT(PRC_STATUS_NULL_ARGUMENT, prc_task_set_function, t, NULL);
     EXPECT(PRC_STATUS_INVALID_UTF8, prc_task_set_function, t, "\x80");
     OK(prc_task_set_frame_filter, t, "etl.c");
     EXPECT(PRC_STATUS_NULL_ARGUMENT, prc_task_set_frame_filter, t, NULL);
+    EXPECT_MSG(PRC_STATUS_INVALID_UTF8, "`filter`", prc_task_set_frame_filter, t, "\xff\xfe");
     OK(prc_task_set_log_file, t, "/tmp/processes-test.log");
     EXPECT_MSG(PRC_STATUS_INVALID_ARGUMENT, "log_file", prc_task_set_log_file, t, "");
     EXPECT(PRC_STATUS_NULL_ARGUMENT, prc_task_set_log_file, t, NULL);
+    EXPECT_MSG(PRC_STATUS_INVALID_UTF8, "`path`", prc_task_set_log_file, t, "\xff\xfe");
     OK(prc_task_set_log_level, t, PRC_LOG_LEVEL_WARNING);
     EXPECT_MSG(PRC_STATUS_INVALID_ARGUMENT, "log_level", prc_task_set_log_level, t, 4);
+    EXPECT_MSG(PRC_STATUS_NULL_ARGUMENT, "`task`", prc_task_set_log_level, NULL,
+               PRC_LOG_LEVEL_INFO);
     prc_task_free(t);
     prc_task_free(NULL);
 

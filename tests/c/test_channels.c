@@ -447,6 +447,25 @@ static void test_config_errors(void)
     EXPECT_MSG(PRC_STATUS_INVALID_ARGUMENT, "root", prc_channel_new_email, ec, &ch);
     EXPECT(PRC_STATUS_NULL_ARGUMENT, prc_email_config_add_root_certificate, ec, NULL, 3);
     EXPECT(PRC_STATUS_NULL_ARGUMENT, prc_email_config_add_recipient, NULL, "x@y.z");
+    EXPECT_MSG(PRC_STATUS_NULL_ARGUMENT, "`config`", prc_email_config_set_port, NULL, 25);
+    EXPECT_MSG(PRC_STATUS_NULL_ARGUMENT, "`config`", prc_email_config_set_security, NULL,
+               PRC_EMAIL_SECURITY_NONE);
+    EXPECT_MSG(PRC_STATUS_NULL_ARGUMENT, "`config`", prc_email_config_set_timeout, NULL, 5.0);
+    EXPECT_MSG(PRC_STATUS_NULL_ARGUMENT, "`config`", prc_email_config_set_style, NULL, NULL,
+               NULL, true, true);
+
+    /* Bad UTF-8 in any string is refused, naming the argument. */
+    const char *bad = "\xff\xfe";
+    EXPECT_MSG(PRC_STATUS_INVALID_UTF8, "`name`", prc_email_config_set_tls_name, ec, bad);
+    EXPECT_MSG(PRC_STATUS_INVALID_UTF8, "`recipient`", prc_email_config_add_recipient, ec, bad);
+    EXPECT_MSG(PRC_STATUS_INVALID_UTF8, "`username`", prc_email_config_set_credentials, ec, bad,
+               "pw");
+    EXPECT_MSG(PRC_STATUS_INVALID_UTF8, "`password`", prc_email_config_set_credentials, ec,
+               "user", bad);
+    EXPECT_MSG(PRC_STATUS_INVALID_UTF8, "`palette`", prc_email_config_set_style, ec, bad, NULL,
+               true, true);
+    EXPECT_MSG(PRC_STATUS_INVALID_UTF8, "`language`", prc_email_config_set_style, ec, NULL, bad,
+               true, true);
     EXPECT(PRC_STATUS_NULL_ARGUMENT, prc_channel_new_email, NULL, &ch);
     EXPECT(PRC_STATUS_NULL_ARGUMENT, prc_channel_new_email, ec, NULL);
     CHECK(ch == NULL);
@@ -467,6 +486,17 @@ static void test_config_errors(void)
     EXPECT(PRC_STATUS_NULL_ARGUMENT, prc_webhook_config_set_nest_under, wc, NULL);
     EXPECT(PRC_STATUS_NULL_ARGUMENT, prc_webhook_config_set_secret, wc, NULL, 4);
     EXPECT(PRC_STATUS_NULL_ARGUMENT, prc_webhook_config_new, NULL, &wc);
+    EXPECT_MSG(PRC_STATUS_NULL_ARGUMENT, "`config`", prc_webhook_config_set_timeout, NULL, 5.0);
+    EXPECT_MSG(PRC_STATUS_NULL_ARGUMENT, "`config`", prc_webhook_config_set_extra_payload, NULL,
+               "{}");
+    EXPECT_MSG(PRC_STATUS_NULL_ARGUMENT, "`config`", prc_channel_new_webhook, NULL, &ch);
+    prc_webhook_config *untouched = wc;
+    EXPECT_MSG(PRC_STATUS_INVALID_UTF8, "`url`", prc_webhook_config_new, bad, &wc);
+    CHECK(wc == untouched);
+    EXPECT_MSG(PRC_STATUS_INVALID_UTF8, "`name`", prc_webhook_config_add_header, wc, bad, "v");
+    EXPECT_MSG(PRC_STATUS_INVALID_UTF8, "`value`", prc_webhook_config_add_header, wc, "X", bad);
+    EXPECT_MSG(PRC_STATUS_INVALID_UTF8, "`json`", prc_webhook_config_set_extra_payload, wc, bad);
+    EXPECT_MSG(PRC_STATUS_INVALID_UTF8, "`key`", prc_webhook_config_set_nest_under, wc, bad);
     prc_webhook_config_free(wc);
     prc_webhook_config_free(NULL);
 
@@ -478,6 +508,11 @@ static void test_config_errors(void)
            true);
     prc_html_file_config_free(fc);
     EXPECT(PRC_STATUS_NULL_ARGUMENT, prc_html_file_config_new, NULL, &fc);
+    EXPECT_MSG(PRC_STATUS_INVALID_UTF8, "`path`", prc_html_file_config_new, bad, &fc);
+    EXPECT_MSG(PRC_STATUS_NULL_ARGUMENT, "`config`", prc_html_file_config_set_style, NULL,
+               "slate", NULL, true, true);
+    EXPECT_MSG(PRC_STATUS_NULL_ARGUMENT, "`config`", prc_channel_new_html_file, NULL, &ch);
+    CHECK(ch == NULL);
     prc_html_file_config_free(NULL);
     CHECK(prc_channel_describe(NULL) == NULL);
     prc_channel_free(NULL);

@@ -267,6 +267,8 @@ static void test_arguments(void)
     EXPECT(PRC_STATUS_NULL_ARGUMENT, prc_assignment_kwarg_at, items[0], 0, NULL, &v);
     EXPECT(PRC_STATUS_NULL_ARGUMENT, prc_assignment_kwarg_at, items[0], 0, &name, NULL);
     EXPECT(PRC_STATUS_INVALID_UTF8, prc_assignment_kwarg, items[0], "\xff", &v);
+    EXPECT_MSG(PRC_STATUS_NULL_ARGUMENT, "`assignment`", prc_assignment_kwarg, NULL, "base",
+               &v);
     EXPECT(PRC_STATUS_NULL_ARGUMENT, prc_assignment_completion, items[0], NULL);
     EXPECT(PRC_STATUS_INVALID_UTF8, prc_assignment_fail, items[0], NULL, "\xfe", NULL, NULL);
     EXPECT(PRC_STATUS_NULL_ARGUMENT, prc_assignment_succeed, NULL, NULL);
@@ -282,12 +284,77 @@ static void test_arguments(void)
     prc_hosted_run_free(NULL);
 }
 
+/* prc_assignment_fail on an attempt that is already settled, and on one that timed out while
+ * the host held it: both change nothing, and say why. */
+static void test_fail_too_late(void)
+{
+    prc_process_builder *b = NULL;
+    OK(prc_process_builder_new, "late", &b);
+    prc_task *t = NULL;
+    OK(prc_task_new, "settled", NULL, NULL, NULL, &t);
+    OK(prc_process_builder_add_task, b, t);
+    prc_task_free(t);
+    OK(prc_task_new, "expires", NULL, NULL, NULL, &t);
+    OK(prc_task_set_timeout, t, 0.05);
+    OK(prc_process_builder_add_task, b, t);
+    prc_task_free(t);
+    prc_process *p = NULL;
+    OK(prc_process_build, b, &p);
+    prc_process_builder_free(b);
+    prc_hosted_run *run = NULL;
+    OK(prc_process_start_hosted, p, NULL, &run);
+    prc_process_free(p);
+
+    prc_assignment *items[4];
+    size_t count = 0;
+    OK(prc_hosted_run_next_batch, run, items, 4, &count);
+    CHECK(count == 2);
+    prc_assignment *settled = items[0], *expires = items[1];
+    if (strcmp(prc_assignment_name(settled), "settled") != 0) {
+        settled = items[1];
+        expires = items[0];
+    }
+    CHECK(strcmp(prc_assignment_name(expires), "expires") == 0);
+    prc_value *v = int_value(5);
+    OK(prc_assignment_succeed, settled, v);
+    prc_value_free(v);
+    EXPECT_MSG(PRC_STATUS_ALREADY_COMPLETED, "already completed", prc_assignment_fail, settled,
+               NULL, "too late", NULL, NULL);
+
+    /* The host never settles `expires`: its timeout ends it, and with it the run. */
+    uint32_t readiness = PRC_READINESS_READY;
+    for (int i = 0; i < 100 && readiness != PRC_READINESS_FINISHED; i++) {
+        OK(prc_hosted_run_wait, run, 0.1, &readiness);
+    }
+    CHECK(readiness == PRC_READINESS_FINISHED);
+    CHECK(prc_hosted_run_in_flight(run) == 0);
+    EXPECT_MSG(PRC_STATUS_ABANDONED, "timed out", prc_assignment_fail, expires, "HostError",
+               "finished after all", NULL, NULL);
+    EXPECT(PRC_STATUS_ABANDONED, prc_assignment_succeed, expires, NULL);
+
+    /* Neither late call changed the report. */
+    prc_report *r = NULL;
+    OK(prc_hosted_run_report, run, &r);
+    CHECK(!prc_report_was_cancelled(r));
+    const prc_entry *e = NULL;
+    OK(prc_report_find, r, "settled", &e);
+    CHECK(prc_entry_status(e) == PRC_TASK_STATUS_SUCCESS && int_of(prc_entry_result(e)) == 5);
+    OK(prc_report_find, r, "expires", &e);
+    CHECK(prc_entry_status(e) == PRC_TASK_STATUS_ERRORED);
+    CHECK(strcmp(prc_entry_error_kind(e), "timeout") == 0);
+    prc_report_free(r);
+    prc_assignment_free(settled);
+    prc_assignment_free(expires);
+    prc_hosted_run_free(run);
+}
+
 int main(void)
 {
     watchdog(60);
     test_hosted_run();
     test_wait_timeout_and_cancel();
     test_arguments();
+    test_fail_too_late();
     puts("test_hosted: ok");
     return 0;
 }

@@ -39,6 +39,7 @@ static uint32_t sum(void *user_data, prc_context *ctx)
         total += int_of(arg);
     }
     EXPECT_MSG(PRC_STATUS_OUT_OF_RANGE, "argument index 2", prc_context_arg, ctx, 2, &arg);
+    EXPECT_MSG(PRC_STATUS_NULL_ARGUMENT, "`context`", prc_context_arg, NULL, 0, &arg);
     size_t kn = 0;
     OK(prc_context_kwarg_count, ctx, &kn);
     CHECK(kn == 2);
@@ -59,6 +60,8 @@ static uint32_t sum(void *user_data, prc_context *ctx)
     EXPECT_MSG(PRC_STATUS_NOT_FOUND, "no named argument \"nope\"", prc_context_kwarg, ctx,
                "nope", &scale);
     EXPECT(PRC_STATUS_INVALID_UTF8, prc_context_kwarg, ctx, "\xff", &scale);
+    EXPECT_MSG(PRC_STATUS_NULL_ARGUMENT, "`context`", prc_context_kwarg, NULL, "scale",
+               &scale);
     prc_value *result = int_value(total * int_of(scale));
     OK(prc_context_set_result, ctx, result);
     prc_value_free(result);
@@ -368,6 +371,7 @@ static void check_report(const prc_report *r)
     EXPECT(PRC_STATUS_NULL_ARGUMENT, prc_report_entry, r, 0, NULL);
     EXPECT(PRC_STATUS_NOT_FOUND, prc_report_find, r, "ghost", &e);
     EXPECT(PRC_STATUS_INVALID_UTF8, prc_report_find, r, "\xff", &e);
+    EXPECT_MSG(PRC_STATUS_NULL_ARGUMENT, "`report`", prc_report_find, NULL, "sum", &e);
 
     const prc_entry *s = find(r, "SUM");
     CHECK(prc_entry_status(s) == PRC_TASK_STATUS_SUCCESS);
@@ -460,10 +464,13 @@ static void test_options(void)
     OK(prc_run_options_set_parallel, o, true);
     EXPECT(PRC_STATUS_NULL_ARGUMENT, prc_run_options_set_parallel, NULL, true);
     OK(prc_run_options_set_max_workers, o, 3);
+    EXPECT_MSG(PRC_STATUS_NULL_ARGUMENT, "`options`", prc_run_options_set_max_workers, NULL, 3);
     EXPECT_MSG(PRC_STATUS_INVALID_ARGUMENT, "max_workers", prc_run_options_set_max_workers, o,
                0);
     OK(prc_run_options_set_max_in_flight, o, 2);
     EXPECT(PRC_STATUS_INVALID_ARGUMENT, prc_run_options_set_max_in_flight, o, 0);
+    EXPECT_MSG(PRC_STATUS_NULL_ARGUMENT, "`options`", prc_run_options_set_max_in_flight, NULL,
+               2);
     struct observed obs = {0};
     EXPECT(PRC_STATUS_NULL_ARGUMENT, prc_run_options_set_observer, o, NULL, &obs,
            observer_done);
@@ -558,12 +565,63 @@ static void test_scalar_results(void)
     prc_process_free(p);
 }
 
+/* Reads its arguments (text "x", 7, then the injected 40) with prc_context_arg_int and
+ * returns the sum of the integers. */
+static uint32_t int_args(void *user_data, prc_context *ctx)
+{
+    (void)user_data;
+    int64_t value = -1;
+    EXPECT_MSG(PRC_STATUS_WRONG_TYPE, "text, not int", prc_context_arg_int, ctx, 0, &value);
+    CHECK(value == -1); /* untouched on failure */
+    int64_t seven = 0, injected = 0;
+    OK(prc_context_arg_int, ctx, 1, &seven);
+    OK(prc_context_arg_int, ctx, 2, &injected);
+    EXPECT_MSG(PRC_STATUS_OUT_OF_RANGE, "argument index 3", prc_context_arg_int, ctx, 3,
+               &value);
+    EXPECT_MSG(PRC_STATUS_NULL_ARGUMENT, "`context`", prc_context_arg_int, NULL, 1, &value);
+    EXPECT_MSG(PRC_STATUS_NULL_ARGUMENT, "`out`", prc_context_arg_int, ctx, 1, NULL);
+    OK(prc_context_set_result_int, ctx, seven + injected);
+    return PRC_OUTCOME_SUCCESS;
+}
+
+static void test_int_arguments(void)
+{
+    prc_process_builder *b = NULL;
+    OK(prc_process_builder_new, "ints", &b);
+    static int64_t forty = 40;
+    prc_task_free(add(b, "forty", constant, &forty));
+    prc_task *t = NULL;
+    OK(prc_task_new, "reader", int_args, NULL, NULL, &t);
+    prc_value *text = NULL;
+    OK(prc_value_new_text, "x", &text);
+    OK(prc_task_add_arg, t, text);
+    prc_value_free(text);
+    prc_value *seven = int_value(7);
+    OK(prc_task_add_arg, t, seven);
+    prc_value_free(seven);
+    OK(prc_task_add_dependency, t, "forty", PRC_INJECTION_POSITIONAL, NULL);
+    OK(prc_process_builder_add_task, b, t);
+    prc_task_free(t);
+    prc_process *p = NULL;
+    OK(prc_process_build, b, &p);
+    prc_process_builder_free(b);
+    prc_report *report = NULL;
+    OK(prc_process_run, p, NULL, &report);
+    const prc_entry *entry = NULL;
+    OK(prc_report_find, report, "reader", &entry);
+    CHECK(prc_entry_status(entry) == PRC_TASK_STATUS_SUCCESS);
+    CHECK(int_of(prc_entry_result(entry)) == 47);
+    prc_report_free(report);
+    prc_process_free(p);
+}
+
 int main(void)
 {
     watchdog(60);
     test_null_report_getters();
     test_options();
     test_scalar_results();
+    test_int_arguments();
     prc_process_builder *b = NULL;
     OK(prc_process_builder_new, "other", &b);
     prc_task_free(add(b, "two", constant, &two));
