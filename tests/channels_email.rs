@@ -1,6 +1,7 @@
 //! The email channel against real SMTP servers on 127.0.0.1 (started by
 //! scripts/test.d/30-channels.sh): STARTTLS + AUTH, implicit TLS + AUTH, plain; and the
-//! failures: wrong password, closed port, silent server, untrusted certificate.
+//! failures: wrong password, closed port, silent server, a server stalling mid-session,
+//! untrusted certificate.
 
 #[path = "support/fixture.rs"]
 #[allow(dead_code)] // Shared by several test crates; each uses part of it.
@@ -285,6 +286,30 @@ fn a_silent_server_times_out_within_the_timeout() {
         .build()
         .expect("valid config");
     let (error, elapsed) = fail_beside_a_working_channel(failing, "silent");
+    assert!(
+        matches!(error, ChannelError::SmtpTimeout { timeout, .. } if timeout == TIMEOUT),
+        "{error}"
+    );
+    assert!(elapsed >= TIMEOUT, "gave up early: {elapsed:?}");
+    assert!(
+        elapsed < TIMEOUT * 2 + Duration::from_secs(1),
+        "took {elapsed:?}"
+    );
+}
+
+#[test]
+#[ignore = "needs the SMTP servers of scripts/test.d/30-channels.sh"]
+fn a_server_stalling_mid_session_times_out_within_the_timeout() {
+    // The timeout covers each command, not only connecting and the greeting.
+    let failing = EmailChannel::builder()
+        .server("127.0.0.1", servers::stalling_server())
+        .security(Security::None)
+        .sender("reports@example.com")
+        .recipient("nobody@example.com")
+        .timeout(TIMEOUT)
+        .build()
+        .expect("valid config");
+    let (error, elapsed) = fail_beside_a_working_channel(failing, "stalling");
     assert!(
         matches!(error, ChannelError::SmtpTimeout { timeout, .. } if timeout == TIMEOUT),
         "{error}"

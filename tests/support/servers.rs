@@ -90,3 +90,33 @@ pub fn silent_server() -> u16 {
     });
     port
 }
+
+/// An SMTP server on 127.0.0.1 that greets, answers `EHLO`, then never answers another
+/// command: a server that stalls in the middle of a session rather than at its start.
+pub fn stalling_server() -> u16 {
+    use std::io::{BufRead, BufReader, Write};
+
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                let Ok(reader) = stream.try_clone() else {
+                    return;
+                };
+                let _ = stream.write_all(b"220 stalling test server\r\n");
+                let mut held = Vec::new();
+                for line in BufReader::new(reader).lines() {
+                    let Ok(line) = line else { return };
+                    if line.to_ascii_uppercase().starts_with("EHLO") {
+                        let _ = stream.write_all(b"250-localhost\r\n250 8BITMIME\r\n");
+                    } else {
+                        // Heard, never answered.
+                        held.push(line);
+                    }
+                }
+            });
+        }
+    });
+    port
+}
