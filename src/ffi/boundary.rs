@@ -39,9 +39,13 @@ pub(crate) type Checked<T = ()> = Result<T, Failure>;
 macro_rules! ffi_boundary {
     (error: $error:expr => $body:block) => {{
         let error_out = $error;
-        let result = ::std::panic::catch_unwind(::std::panic::AssertUnwindSafe(
-            || -> $crate::ffi::boundary::Checked { $body },
-        ));
+        // What crosses `catch_unwind` is one pointer-sized word (null on success): a wider
+        // result is written and read back through memory in pieces of other sizes, which
+        // stalls every call on store forwarding.
+        let result = ::std::panic::catch_unwind(::std::panic::AssertUnwindSafe(|| {
+            let body = || -> $crate::ffi::boundary::Checked { $body };
+            $crate::ffi::boundary::boxed(body())
+        }));
         $crate::ffi::boundary::conclude(result, error_out)
     }};
     (default: $default:expr => $body:block) => {{
@@ -51,14 +55,29 @@ macro_rules! ffi_boundary {
 }
 pub(crate) use ffi_boundary;
 
+/// A body's result as one word: `None` on success, the boxed failure otherwise.
+#[inline(always)]
+pub(crate) fn boxed(result: Checked) -> Option<Box<Failure>> {
+    match result {
+        Ok(()) => None,
+        Err(failure) => box_failure(failure),
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn box_failure(failure: Failure) -> Option<Box<Failure>> {
+    Some(Box::new(failure))
+}
+
 /// Turns a body's result into the status returned to C, writing the error object if asked.
 #[inline]
 pub(crate) fn conclude(
-    result: std::thread::Result<Checked>,
+    result: std::thread::Result<Option<Box<Failure>>>,
     error_out: *mut *mut ErrorHandle,
 ) -> Status {
     match result {
-        Ok(Ok(())) => Status::Ok,
+        Ok(None) => Status::Ok,
         other => fail(other, error_out),
     }
 }
@@ -66,10 +85,13 @@ pub(crate) fn conclude(
 /// The failing half of `conclude`, kept out of line.
 #[cold]
 #[inline(never)]
-fn fail(result: std::thread::Result<Checked>, error_out: *mut *mut ErrorHandle) -> Status {
+fn fail(
+    result: std::thread::Result<Option<Box<Failure>>>,
+    error_out: *mut *mut ErrorHandle,
+) -> Status {
     let failure = match result {
-        Ok(Ok(())) => return Status::Ok,
-        Ok(Err(failure)) => failure,
+        Ok(None) => return Status::Ok,
+        Ok(Some(failure)) => *failure,
         Err(payload) => Failure::new(
             Status::Panic,
             format!("internal error in processes: {}", panic_text(&*payload)),

@@ -1,6 +1,6 @@
 //! What a task callback sees: `prc_context`, valid during one callback call on one thread.
 
-use std::cell::{OnceCell, RefCell};
+use std::cell::{Cell, OnceCell, RefCell};
 use std::ffi::{c_char, CString};
 use std::fmt;
 
@@ -21,9 +21,15 @@ use crate::{ErrorKind, Outcome, TaskContext, TaskError, Value};
 pub struct ContextHandle<'a> {
     ctx: &'a TaskContext<'a>,
     result: RefCell<Option<Value>>,
+    /// A scalar result (`prc_context_set_result_int` and kin), kept as plain words: which
+    /// kind (`Scalar`, `NONE` when unset) and its bits. A `Value` written there and moved out
+    /// again would be copied through memory in wider pieces than it was written in, which
+    /// stalls the CPU on store forwarding on every task.
+    scalar_kind: Cell<u8>,
+    scalar_bits: Cell<u64>,
     failure: RefCell<Option<TaskError>>,
     names: OnceCell<Names>,
-    completion_taken: std::cell::Cell<bool>,
+    completion_taken: Cell<bool>,
 }
 
 /// NUL-terminated copies of the names a callback may ask for, made on first request.
@@ -47,9 +53,11 @@ impl<'a> ContextHandle<'a> {
         ContextHandle {
             ctx,
             result: RefCell::new(None),
+            scalar_kind: Cell::new(Scalar::NONE),
+            scalar_bits: Cell::new(0),
             failure: RefCell::new(None),
             names: OnceCell::new(),
-            completion_taken: std::cell::Cell::new(false),
+            completion_taken: Cell::new(false),
         }
     }
 
@@ -61,6 +69,23 @@ impl<'a> ContextHandle<'a> {
         })
     }
 
+    /// The result set by the callback, `Null` if none.
+    fn take_result(&self) -> Value {
+        let bits = self.scalar_bits.get();
+        match self.scalar_kind.get() {
+            Scalar::INT => Value::Int(bits as i64),
+            Scalar::FLOAT => Value::Float(f64::from_bits(bits)),
+            Scalar::BOOL => Value::Bool(bits != 0),
+            _ => self.result.take().unwrap_or_default(),
+        }
+    }
+
+    /// Sets a scalar result, replacing any result set before.
+    fn set_scalar(&self, kind: u8, bits: u64) {
+        self.scalar_kind.set(kind);
+        self.scalar_bits.set(bits);
+    }
+
     /// The attempt's outcome from the code the callback returned.
     pub(crate) fn outcome(&self, code: u32) -> Outcome {
         let name = self.ctx.name();
@@ -68,7 +93,7 @@ impl<'a> ContextHandle<'a> {
         const FAILURE: u32 = TaskOutcome::Failure as u32;
         const PENDING: u32 = TaskOutcome::Pending as u32;
         match code {
-            SUCCESS => Outcome::Success(self.result.take().unwrap_or_default()),
+            SUCCESS => Outcome::Success(self.take_result()),
             FAILURE => Outcome::Failure(self.failure.take().unwrap_or_else(|| {
                 TaskError::new(format!(
                     "task {name:?}: the callback returned PRC_OUTCOME_FAILURE without calling \
@@ -409,6 +434,7 @@ pub unsafe extern "C" fn prc_context_set_result(
         // SAFETY: forwarded from the caller.
         let value = unsafe { value_arg(value, "value") }?;
         *context.result.borrow_mut() = Some(value);
+        context.scalar_kind.set(Scalar::NONE);
         Ok(())
     })
 }
@@ -428,7 +454,7 @@ pub unsafe extern "C" fn prc_context_set_result_int(
     error: *mut *mut ErrorHandle,
 ) -> Status {
     // SAFETY: forwarded from the caller.
-    unsafe { set_scalar_result(context, Value::Int(value), error) }
+    unsafe { set_scalar_result(context, Scalar::INT, value as u64, error) }
 }
 
 /// Sets a floating-point result, as `prc_context_set_result_int` does an integer.
@@ -445,7 +471,7 @@ pub unsafe extern "C" fn prc_context_set_result_float(
     error: *mut *mut ErrorHandle,
 ) -> Status {
     // SAFETY: forwarded from the caller.
-    unsafe { set_scalar_result(context, Value::Float(value), error) }
+    unsafe { set_scalar_result(context, Scalar::FLOAT, value.to_bits(), error) }
 }
 
 /// Sets a boolean result, as `prc_context_set_result_int` does an integer.
@@ -462,7 +488,17 @@ pub unsafe extern "C" fn prc_context_set_result_bool(
     error: *mut *mut ErrorHandle,
 ) -> Status {
     // SAFETY: forwarded from the caller.
-    unsafe { set_scalar_result(context, Value::Bool(value), error) }
+    unsafe { set_scalar_result(context, Scalar::BOOL, u64::from(value), error) }
+}
+
+/// The kinds of scalar result a context keeps as plain words.
+struct Scalar;
+
+impl Scalar {
+    const NONE: u8 = 0;
+    const INT: u8 = 1;
+    const FLOAT: u8 = 2;
+    const BOOL: u8 = 3;
 }
 
 /// The body of the scalar result setters.
@@ -470,15 +506,17 @@ pub unsafe extern "C" fn prc_context_set_result_bool(
 /// # Safety
 ///
 /// `context` is NULL or the live context of the running callback.
+#[inline(always)]
 unsafe fn set_scalar_result(
     context: *mut ContextHandle<'_>,
-    value: Value,
+    kind: u8,
+    bits: u64,
     error: *mut *mut ErrorHandle,
 ) -> Status {
     ffi_boundary!(error: error => {
         // SAFETY: forwarded from the caller.
-        let context = unsafe { borrow_mut(context, "context") }?;
-        *context.result.borrow_mut() = Some(value);
+        let context = unsafe { borrow(context, "context") }?;
+        context.set_scalar(kind, bits);
         Ok(())
     })
 }

@@ -525,7 +525,12 @@ static uint32_t scalar(void *user_data, prc_context *ctx)
         OK(prc_context_set_result_int, ctx, INT64_MIN);
     else if (strcmp(name, "float") == 0)
         OK(prc_context_set_result_float, ctx, 2.5);
-    else
+    else if (strcmp(name, "value") == 0) {
+        prc_value *text = NULL;
+        OK(prc_value_new_text, "made", &text);
+        OK(prc_context_set_result, ctx, text); /* a value replaces a scalar too */
+        prc_value_free(text);
+    } else
         OK(prc_context_set_result_bool, ctx, true);
     EXPECT(PRC_STATUS_NULL_ARGUMENT, prc_context_set_result_int, NULL, 1);
     EXPECT(PRC_STATUS_NULL_ARGUMENT, prc_context_set_result_float, NULL, 1.0);
@@ -540,8 +545,8 @@ static void test_scalar_results(void)
     prc_process_builder *b = NULL;
     OK(prc_process_builder_new, "scalars", &b);
     static int shared_data;
-    const char *names[] = {"int", "float", "bool"};
-    for (size_t i = 0; i < 3; i++)
+    const char *names[] = {"int", "float", "bool", "value"};
+    for (size_t i = 0; i < 4; i++)
         prc_task_free(add(b, names[i], scalar, &shared_data));
     prc_process *p = NULL;
     OK(prc_process_build, b, &p);
@@ -561,6 +566,11 @@ static void test_scalar_results(void)
     OK(prc_report_find, report, "bool", &entry);
     OK(prc_value_as_bool, prc_entry_result(entry), &flag);
     CHECK(flag);
+    OK(prc_report_find, report, "value", &entry);
+    const char *text = NULL;
+    size_t len = 0;
+    OK(prc_value_as_text, prc_entry_result(entry), &text, &len);
+    CHECK(len == 4 && memcmp(text, "made", 4) == 0);
     prc_report_free(report);
     prc_process_free(p);
 }
