@@ -5,6 +5,7 @@
 //! ```text
 //! cargo bench --bench scheduler -- [--shape S[,S..]] [--body B[,B..]] [--workers W[,W..]]
 //!                                  [--size N] [--runs N] [--no-memory] [--floor-grain N]
+//!                                  [--log-file PATH]
 //! ```
 //!
 //! Shapes: independent, chain, fan, layered, tree. Bodies: empty, pass, spin or spin:U
@@ -13,6 +14,9 @@
 //! the number of measured runs after one warm-up (default 5); figures are medians.
 //! `--floor-grain` sets how many roots a leaf of the floor's initial split runs (default 32,
 //! the core's grain; 1 splits down to single roots). `--no-memory` skips the memory probe.
+//! `--log-file PATH` makes every core task write its engine lines (`Starting`, `Finished`) to
+//! that one shared file, emptied before each round: the cost of logging is the difference
+//! from a run without it.
 //!
 //! Memory: each cell's `peak_rss_bytes` comes from a fresh child process (this binary with
 //! `--probe-memory`) that builds and runs the core once: its peak (`VmHWM`, reset through
@@ -55,10 +59,12 @@ struct Options {
     memory: bool,
     probe_memory: bool,
     floor_grain: usize,
+    log_file: Option<std::path::PathBuf>,
 }
 
 const USAGE: &str = "usage: scheduler [--shape S,..] [--body empty|pass|spin[:U],..] \
-                     [--workers W,..] [--size N] [--runs N] [--no-memory] [--floor-grain N]";
+                     [--workers W,..] [--size N] [--runs N] [--no-memory] [--floor-grain N] \
+                     [--log-file PATH]";
 
 fn parse(args: impl Iterator<Item = String>) -> Result<Options, String> {
     let mut options = Options {
@@ -70,6 +76,7 @@ fn parse(args: impl Iterator<Item = String>) -> Result<Options, String> {
         memory: true,
         probe_memory: false,
         floor_grain: floor::DEFAULT_GRAIN,
+        log_file: None,
     };
     let mut bench_mode = false;
     let (mut size_given, mut runs_given) = (false, false);
@@ -123,6 +130,7 @@ fn parse(args: impl Iterator<Item = String>) -> Result<Options, String> {
                 let text = value("--floor-grain")?;
                 options.floor_grain = positive("--floor-grain", &text)?;
             }
+            "--log-file" => options.log_file = Some(value("--log-file")?.into()),
             "--help" | "-h" => return Err(USAGE.to_owned()),
             other => return Err(format!("unknown argument `{other}`\n{USAGE}")),
         }
@@ -220,6 +228,7 @@ fn run_matrix(options: &Options) -> Result<(), String> {
                     body,
                     workers,
                     floor_grain: options.floor_grain,
+                    log_file: options.log_file.as_deref(),
                 };
                 let line = cell.measure(options.runs, options.memory, &watchdog)?;
                 writeln!(stdout, "{line}").map_err(|e| format!("cannot write stdout: {e}"))?;

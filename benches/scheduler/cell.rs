@@ -1,6 +1,7 @@
 //! Measuring one cell (shape, body, workers): the core and the floor alternate run after run
 //! on the same graph, and the cell is summarised as one JSON object.
 
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
@@ -25,6 +26,8 @@ pub struct Cell<'s> {
     pub workers: usize,
     /// Roots per leaf of the floor's initial split.
     pub floor_grain: usize,
+    /// A log file every core task writes its engine lines to (emptied before each round).
+    pub log_file: Option<&'s Path>,
 }
 
 impl Cell<'_> {
@@ -66,7 +69,11 @@ impl Cell<'_> {
         for round in 0..=runs {
             let what = format!("{}, run {round}", self.describe());
             watchdog.arm(format!("core build+run of {what}"), self.limit());
-            let (process, build) = core_api::build(self.shape, self.body)?;
+            if let Some(path) = self.log_file {
+                std::fs::write(path, b"")
+                    .map_err(|e| format!("cannot empty the log file {}: {e}", path.display()))?;
+            }
+            let (process, build) = core_api::build(self.shape, self.body, self.log_file)?;
             let (report, run) = core_api::run(&process, self.workers)?;
             watchdog.disarm();
             checksum = core_api::check(&report, tasks).map_err(|e| format!("{what}: core: {e}"))?;
@@ -106,6 +113,7 @@ impl Cell<'_> {
             "tasks": tasks,
             "edges": self.shape.edges(),
             "graph_digest": format!("{:016x}", self.shape.digest()),
+            "log_file": self.log_file.is_some(),
             "runs": runs,
             "build_ms": round3(median(&builds)),
             "run_ms": round3(run_ms),
@@ -181,7 +189,7 @@ impl Cell<'_> {
 pub fn memory_probe(shape: &Shape, body: Body, workers: usize) -> Result<Json, String> {
     let peak_reset = rss::reset_peak();
     let before = rss::current();
-    let (process, _) = core_api::build(shape, body)?;
+    let (process, _) = core_api::build(shape, body, None)?;
     let built = rss::peak();
     let (report, _) = core_api::run(&process, workers)?;
     let peak = rss::peak();

@@ -2,6 +2,7 @@
 //! a front end would drive it.
 
 use std::fmt::Write;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use processes::{Process, Report, RunOptions, Status, Task, Value};
@@ -9,9 +10,14 @@ use processes::{Process, Report, RunOptions, Status, Task, Value};
 use crate::body::Body;
 use crate::shapes::Shape;
 
-/// Builds the tasks of `shape` (named `t<id>`, all sharing one callback) and validates and
-/// orders them with `Process::new`; returns the process and the time both took.
-pub fn build(shape: &Shape, body: Body) -> Result<(Process, Duration), String> {
+/// Builds the tasks of `shape` (named `t<id>`, all sharing one callback, every one writing to
+/// `log_file` when given) and validates and orders them with `Process::new`; returns the
+/// process and the time both took.
+pub fn build(
+    shape: &Shape,
+    body: Body,
+    log_file: Option<&Path>,
+) -> Result<(Process, Duration), String> {
     let callback = body.callback();
     let mut name = String::new();
     let mut dep_name = String::new();
@@ -21,6 +27,9 @@ pub fn build(shape: &Shape, body: Body) -> Result<(Process, Duration), String> {
     for i in 0..shape.tasks {
         set_name(&mut name, i as u32);
         let mut task = Task::with_callback(&name, callback.clone());
+        if let Some(path) = log_file {
+            task = task.log_file(path);
+        }
         for &dep in shape.deps_of(i) {
             set_name(&mut dep_name, dep);
             task = if body.passes_results() {
