@@ -538,6 +538,17 @@ static uint32_t scalar(void *user_data, prc_context *ctx)
     return PRC_OUTCOME_SUCCESS;
 }
 
+/* Builds the process `b` describes (freeing `b`), writes it to `*out` and runs it with the
+ * default options. */
+static prc_report *build_and_run(prc_process_builder *b, prc_process **out)
+{
+    OK(prc_process_build, b, out);
+    prc_process_builder_free(b);
+    prc_report *report = NULL;
+    OK(prc_process_run, *out, NULL, &report);
+    return report;
+}
+
 /* Three tasks declared with one function and user data (so sharing one callback) each see
  * their own context and leave their own scalar result. */
 static void test_scalar_results(void)
@@ -549,10 +560,7 @@ static void test_scalar_results(void)
     for (size_t i = 0; i < 4; i++)
         prc_task_free(add(b, names[i], scalar, &shared_data));
     prc_process *p = NULL;
-    OK(prc_process_build, b, &p);
-    prc_process_builder_free(b);
-    prc_report *report = NULL;
-    OK(prc_process_run, p, NULL, &report);
+    prc_report *report = build_and_run(b, &p);
     const prc_entry *entry = NULL;
     int64_t i = 0;
     double f = 0;
@@ -613,10 +621,7 @@ static void test_int_arguments(void)
     OK(prc_process_builder_add_task, b, t);
     prc_task_free(t);
     prc_process *p = NULL;
-    OK(prc_process_build, b, &p);
-    prc_process_builder_free(b);
-    prc_report *report = NULL;
-    OK(prc_process_run, p, NULL, &report);
+    prc_report *report = build_and_run(b, &p);
     const prc_entry *entry = NULL;
     OK(prc_report_find, report, "reader", &entry);
     CHECK(prc_entry_status(entry) == PRC_TASK_STATUS_SUCCESS);
