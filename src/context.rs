@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use compact_str::CompactString;
 
-use crate::error::{RunError, TracedVar};
+use crate::error::{set_traced, RunError, TracedVar};
 use crate::logs::Level;
 use crate::run::attempt::{AttemptCell, Completion};
 use crate::run::cancel::CancelToken;
@@ -117,8 +117,13 @@ impl<'a> TaskContext<'a> {
     /// The handle that settles this attempt later, from any thread. Return
     /// [`crate::Outcome::Pending`] from the callback after taking it.
     pub fn completion(&self) -> Completion {
-        self.completion_taken.set(true);
-        Completion::new(self.shared.clone(), self.cell().clone())
+        let cell = self.cell();
+        if !self.completion_taken.replace(true) {
+            // From now on the attempt may be completed from another thread at any moment, so
+            // what the callback traces lives where that completion finds it.
+            cell.append_traced(self.traced.take());
+        }
+        Completion::new(self.shared.clone(), cell.clone())
     }
 
     fn cell(&self) -> &Arc<AttemptCell> {
@@ -135,14 +140,10 @@ impl<'a> TaskContext<'a> {
 
     /// Records a variable to show in the failure context if this attempt fails.
     pub fn trace(&self, name: &str, value: impl fmt::Debug) {
-        let mut traced = self.traced.borrow_mut();
         let value = format!("{value:?}");
-        match traced.iter_mut().find(|v| v.name == name) {
-            Some(var) => var.value = value,
-            None => traced.push(TracedVar {
-                name: name.to_owned(),
-                value,
-            }),
+        match self.cell.get() {
+            Some(cell) if self.completion_taken.get() => cell.trace(name, value),
+            _ => set_traced(&mut self.traced.borrow_mut(), name, value),
         }
     }
 

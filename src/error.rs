@@ -57,6 +57,17 @@ pub struct TracedVar {
     pub value: String,
 }
 
+/// Records `name = value` in `traced`, replacing an earlier value of the same name.
+pub(crate) fn set_traced(traced: &mut Vec<TracedVar>, name: &str, value: String) {
+    match traced.iter_mut().find(|v| v.name == name) {
+        Some(var) => var.value = value,
+        None => traced.push(TracedVar {
+            name: name.to_owned(),
+            value,
+        }),
+    }
+}
+
 /// How a callback failed: a kind, a message, and the context a reader needs to fix it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TaskError {

@@ -123,9 +123,19 @@ fn a_pending_task_completes_from_another_thread() {
                 thread::spawn(move || completion.fail("remote said no").unwrap());
                 Outcome::Pending
             });
+            // Completed while the callback still runs, with a variable traced after the
+            // handle was taken: the failure carries both variables all the same.
+            let failing_at_once = Task::with_outcome("hasty", |ctx| {
+                ctx.trace("before", 1);
+                let completion = ctx.completion();
+                ctx.trace("after", 2);
+                completion.fail("refused at once").unwrap();
+                Outcome::Pending
+            });
             let tasks = vec![
                 async_task,
                 failing_async,
+                failing_at_once,
                 Task::new("use", |ctx| Ok::<_, TaskError>(ctx.arg(0).unwrap().clone()))
                     .inject("fetch"),
                 common::ok("after_flaky", 1).after("flaky"),
@@ -155,6 +165,13 @@ fn a_pending_task_completes_from_another_thread() {
                 [("endpoint", "\"/v1/orders\"")],
                 "what the callback traced before answering pending"
             );
+            let hasty = report.entry("hasty").unwrap().error().unwrap();
+            let traced: Vec<_> = hasty
+                .traced_vars()
+                .iter()
+                .map(|v| (v.name.as_str(), v.value.as_str()))
+                .collect();
+            assert_eq!(traced, [("before", "1"), ("after", "2")]);
             assert_eq!(
                 report.entry("after_flaky").unwrap().status(),
                 Status::Skipped

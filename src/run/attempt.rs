@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 
 use super::cancel::CancelToken;
 use super::engine::Shared;
-use crate::error::{RunError, TaskError, TracedVar};
+use crate::error::{set_traced, RunError, TaskError, TracedVar};
 use crate::value::Value;
 
 /// The callback is still on a thread's stack.
@@ -30,7 +30,8 @@ pub(crate) struct AttemptCell {
     pub(crate) first_start_ns: u64,
     pub(crate) token: CancelToken,
     state: AtomicU8,
-    /// What the callback traced before it answered pending, for a failure completed later.
+    /// What the callback traced once it took a completion handle (and before), for a failure
+    /// completed from any thread.
     traced: Mutex<Vec<TracedVar>>,
 }
 
@@ -65,16 +66,25 @@ impl AttemptCell {
         }
     }
 
-    /// Keeps the variables the callback traced until the attempt is completed.
-    pub(crate) fn keep_traced(&self, traced: Vec<TracedVar>) {
+    /// Adds variables traced before the completion handle was taken.
+    pub(crate) fn append_traced(&self, traced: Vec<TracedVar>) {
         if !traced.is_empty() {
-            *self.traced.lock().unwrap_or_else(|p| p.into_inner()) = traced;
+            self.traced_vars().extend(traced);
         }
     }
 
-    /// The variables the callback traced before it answered pending.
+    /// Records a variable traced after the completion handle was taken.
+    pub(crate) fn trace(&self, name: &str, value: String) {
+        set_traced(&mut self.traced_vars(), name, value);
+    }
+
+    /// The variables traced for this attempt, taken out.
     pub(crate) fn take_traced(&self) -> Vec<TracedVar> {
-        std::mem::take(&mut *self.traced.lock().unwrap_or_else(|p| p.into_inner()))
+        std::mem::take(&mut *self.traced_vars())
+    }
+
+    fn traced_vars(&self) -> std::sync::MutexGuard<'_, Vec<TracedVar>> {
+        self.traced.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Called by the thread whose callback just returned (`pending` if it answered pending).
@@ -146,9 +156,7 @@ impl AttemptCell {
             }
         }
     }
-}
 
-impl AttemptCell {
     /// Leaves the retry of a settled attempt to its callback's thread, if the callback is
     /// still executing; false when it already returned (the caller starts the retry).
     pub(crate) fn defer_retry(&self) -> bool {

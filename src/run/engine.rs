@@ -476,7 +476,7 @@ impl Shared {
                 ));
             }
             watch.end(&mut outcome);
-            let traced = ctx.traced.take();
+            let mut traced = ctx.traced.take();
             let cell = ctx.cell.into_inner();
             let outcome: Result<Value, Box<TaskError>> = match cell {
                 None => match outcome {
@@ -487,14 +487,14 @@ impl Shared {
                 Some(cell) => match cell.callback_returned(matches!(outcome, Outcome::Pending)) {
                     Returned::Accept => match outcome {
                         Outcome::Success(value) => Ok(value),
-                        Outcome::Failure(error) => Err(Box::new(error)),
+                        Outcome::Failure(error) => {
+                            // Traced after taking a completion handle it did not use.
+                            traced.extend(cell.take_traced());
+                            Err(Box::new(error))
+                        }
                         Outcome::Pending => return None,
                     },
-                    Returned::Wait => {
-                        // A later failure shows what the callback traced before it returned.
-                        cell.keep_traced(traced);
-                        return None;
-                    }
+                    Returned::Wait => return None,
                     Returned::Discard { retry: false } => return None,
                     Returned::Discard { retry: true } => {
                         let delay = self.backoff(index, resume.attempt);
