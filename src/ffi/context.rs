@@ -21,11 +21,11 @@ use crate::{ErrorKind, Outcome, TaskContext, TaskError, Value};
 pub struct ContextHandle<'a> {
     ctx: &'a TaskContext<'a>,
     result: RefCell<Option<Value>>,
-    /// A scalar result (`prc_context_set_result_int` and kin), kept as plain words: which
-    /// kind (`Scalar`, `NONE` when unset) and its bits. A `Value` written there and moved out
-    /// again would be copied through memory in wider pieces than it was written in, which
-    /// stalls the CPU on store forwarding on every task.
-    scalar_kind: Cell<u8>,
+    /// A scalar result (`prc_context_set_result_int` and kin), kept as plain words: its kind
+    /// and its bits. A `Value` written there and moved out again would be copied through
+    /// memory in wider pieces than it was written in, which stalls the CPU on store
+    /// forwarding on every task.
+    scalar_kind: Cell<Scalar>,
     scalar_bits: Cell<u64>,
     failure: RefCell<Option<TaskError>>,
     names: OnceCell<Names>,
@@ -53,7 +53,7 @@ impl<'a> ContextHandle<'a> {
         ContextHandle {
             ctx,
             result: RefCell::new(None),
-            scalar_kind: Cell::new(Scalar::NONE),
+            scalar_kind: Cell::new(Scalar::None),
             scalar_bits: Cell::new(0),
             failure: RefCell::new(None),
             names: OnceCell::new(),
@@ -73,15 +73,15 @@ impl<'a> ContextHandle<'a> {
     fn take_result(&self) -> Value {
         let bits = self.scalar_bits.get();
         match self.scalar_kind.get() {
-            Scalar::INT => Value::Int(bits as i64),
-            Scalar::FLOAT => Value::Float(f64::from_bits(bits)),
-            Scalar::BOOL => Value::Bool(bits != 0),
-            _ => self.result.take().unwrap_or_default(),
+            Scalar::Int => Value::Int(bits as i64),
+            Scalar::Float => Value::Float(f64::from_bits(bits)),
+            Scalar::Bool => Value::Bool(bits != 0),
+            Scalar::None => self.result.take().unwrap_or_default(),
         }
     }
 
     /// Sets a scalar result, replacing any result set before.
-    fn set_scalar(&self, kind: u8, bits: u64) {
+    fn set_scalar(&self, kind: Scalar, bits: u64) {
         self.scalar_kind.set(kind);
         self.scalar_bits.set(bits);
     }
@@ -434,7 +434,7 @@ pub unsafe extern "C" fn prc_context_set_result(
         // SAFETY: forwarded from the caller.
         let value = unsafe { value_arg(value, "value") }?;
         *context.result.borrow_mut() = Some(value);
-        context.scalar_kind.set(Scalar::NONE);
+        context.scalar_kind.set(Scalar::None);
         Ok(())
     })
 }
@@ -454,7 +454,7 @@ pub unsafe extern "C" fn prc_context_set_result_int(
     error: *mut *mut ErrorHandle,
 ) -> Status {
     // SAFETY: forwarded from the caller.
-    unsafe { set_scalar_result(context, Scalar::INT, value as u64, error) }
+    unsafe { set_scalar_result(context, Scalar::Int, value as u64, error) }
 }
 
 /// Sets a floating-point result, as `prc_context_set_result_int` does an integer.
@@ -471,7 +471,7 @@ pub unsafe extern "C" fn prc_context_set_result_float(
     error: *mut *mut ErrorHandle,
 ) -> Status {
     // SAFETY: forwarded from the caller.
-    unsafe { set_scalar_result(context, Scalar::FLOAT, value.to_bits(), error) }
+    unsafe { set_scalar_result(context, Scalar::Float, value.to_bits(), error) }
 }
 
 /// Sets a boolean result, as `prc_context_set_result_int` does an integer.
@@ -488,17 +488,17 @@ pub unsafe extern "C" fn prc_context_set_result_bool(
     error: *mut *mut ErrorHandle,
 ) -> Status {
     // SAFETY: forwarded from the caller.
-    unsafe { set_scalar_result(context, Scalar::BOOL, u64::from(value), error) }
+    unsafe { set_scalar_result(context, Scalar::Bool, u64::from(value), error) }
 }
 
-/// The kinds of scalar result a context keeps as plain words.
-struct Scalar;
-
-impl Scalar {
-    const NONE: u8 = 0;
-    const INT: u8 = 1;
-    const FLOAT: u8 = 2;
-    const BOOL: u8 = 3;
+/// The kind of scalar result a context keeps as plain words.
+#[derive(Clone, Copy)]
+enum Scalar {
+    /// None set: the result is the `Value` slot's.
+    None,
+    Int,
+    Float,
+    Bool,
 }
 
 /// The body of the scalar result setters.
@@ -509,7 +509,7 @@ impl Scalar {
 #[inline(always)]
 unsafe fn set_scalar_result(
     context: *mut ContextHandle<'_>,
-    kind: u8,
+    kind: Scalar,
     bits: u64,
     error: *mut *mut ErrorHandle,
 ) -> Status {

@@ -130,9 +130,10 @@ impl Shared {
         self.add_done(tally);
     }
 
-    /// A job on the timed pool: one attempt loop of one task; what it releases goes to the
-    /// main pool.
-    fn work_timed(self: &Arc<Self>, index: u32, resume: Resume) {
+    /// One attempt loop of one task off the driver's thread (a job on the timed pool, or the
+    /// thread of a sequential run's task with a timeout); what it releases goes back to the
+    /// driver.
+    pub(crate) fn work_timed(self: &Arc<Self>, index: u32, resume: Resume) {
         let Some(end) = self.run_task(index, resume) else {
             return;
         };

@@ -95,18 +95,14 @@ impl Shared {
         let spawned = std::thread::Builder::new()
             .name("processes-timed".into())
             .spawn(move || {
-                if let Some(end) = me.run_task(task, resume) {
-                    me.finish_elsewhere(task, end);
-                }
+                me.work_timed(task, resume);
                 me.release_aside(Some(ticket));
             });
         if let Err(error) = spawned {
             let name = self.task_name(task);
             log::warn!("could not start a thread for task {name}: {error}; it runs inline");
             self.aside.store(0, Ordering::Release);
-            if let Some(end) = self.run_task(task, resume) {
-                self.finish_elsewhere(task, end);
-            }
+            self.work_timed(task, resume);
             return;
         }
         self.wait_until(None, || {
