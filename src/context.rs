@@ -37,6 +37,8 @@ pub struct TaskContext<'a> {
 impl<'a> TaskContext<'a> {
     /// Builds the context of `task`'s attempt: static arguments first, then injected results
     /// in declaration order; an injected named argument replaces a static one of that name.
+    /// Inlined so that the context is built in place rather than copied there.
+    #[inline(always)]
     pub(crate) fn new(
         shared: &'a Arc<Shared>,
         index: u32,
@@ -45,23 +47,22 @@ impl<'a> TaskContext<'a> {
         cell: Option<Arc<AttemptCell>>,
     ) -> TaskContext<'a> {
         let task = &shared.graph.tasks[index as usize];
-        let (args, kwargs) = arguments(shared, task, index);
-        let slot = OnceCell::new();
-        if let Some(cell) = cell {
-            let _ = slot.set(cell);
-        }
-        TaskContext {
+        let mut ctx = TaskContext {
             shared,
             task,
             index,
             attempt,
             first_start_ns,
-            args,
-            kwargs,
-            cell: slot,
+            args: Cow::Borrowed(&task.args[..]),
+            kwargs: Cow::Borrowed(task.kwargs()),
+            cell: cell.map_or_else(OnceCell::new, OnceCell::from),
             traced: RefCell::new(Vec::new()),
             completion_taken: Cell::new(false),
+        };
+        if task.injects != Injects::Nothing {
+            inject(shared, task, index, &mut ctx.args, &mut ctx.kwargs);
         }
+        ctx
     }
 
     /// The task's name (lowercase).
@@ -186,17 +187,29 @@ pub(crate) fn arguments<'a>(
 ) -> (Cow<'a, [Value]>, Cow<'a, Kwargs>) {
     let mut args = Cow::Borrowed(&task.args[..]);
     let mut kwargs = Cow::Borrowed(task.kwargs());
+    if task.injects != Injects::Nothing {
+        inject(shared, task, index, &mut args, &mut kwargs);
+    }
+    (args, kwargs)
+}
+
+/// Adds to the static arguments of `task` the results of its dependencies that succeeded.
+#[inline(never)]
+fn inject<'a>(
+    shared: &'a Shared,
+    task: &'a Task,
+    index: u32,
+    args: &mut Cow<'a, [Value]>,
+    kwargs: &mut Cow<'a, Kwargs>,
+) {
     let targets = shared.graph.topology.dependencies(index);
-    match task.injects {
-        Injects::Nothing => return (args, kwargs),
-        Injects::AllPositional => {
-            // The common case reads only the compact dependency rows.
-            let mut all = Vec::with_capacity(task.args.len() + targets.len());
-            all.extend_from_slice(&task.args);
-            all.extend(targets.iter().filter_map(|&t| shared.result_of(t)).cloned());
-            return (Cow::Owned(all), kwargs);
-        }
-        Injects::Mixed => {}
+    if task.injects == Injects::AllPositional {
+        // The common case reads only the compact dependency rows.
+        let mut all = Vec::with_capacity(task.args.len() + targets.len());
+        all.extend_from_slice(&task.args);
+        all.extend(targets.iter().filter_map(|&t| shared.result_of(t)));
+        *args = Cow::Owned(all);
+        return;
     }
     for (dep, &target) in task.dependencies.iter().zip(targets) {
         if dep.injection == Injection::None {
@@ -207,15 +220,14 @@ pub(crate) fn arguments<'a>(
         };
         match &dep.injection {
             Injection::None => {}
-            Injection::Positional => args.to_mut().push(value.clone()),
-            Injection::Named(name) => set_kwarg(kwargs.to_mut(), name, value.clone()),
+            Injection::Positional => args.to_mut().push(value),
+            Injection::Named(name) => set_kwarg(kwargs.to_mut(), name, value),
             Injection::Both(name) => {
                 args.to_mut().push(value.clone());
-                set_kwarg(kwargs.to_mut(), name, value.clone());
+                set_kwarg(kwargs.to_mut(), name, value);
             }
         }
     }
-    (args, kwargs)
 }
 
 fn set_kwarg(kwargs: &mut Vec<(CompactString, Value)>, name: &CompactString, value: Value) {

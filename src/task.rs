@@ -18,8 +18,8 @@ use crate::value::Value;
 pub enum Outcome {
     /// The attempt succeeded with this result.
     Success(Value),
-    /// The attempt failed.
-    Failure(TaskError),
+    /// The attempt failed (boxed, so that the outcome of a success stays small).
+    Failure(Box<TaskError>),
     /// The attempt goes on elsewhere and will be settled through the completion handle taken
     /// from [`TaskContext::completion`]. It holds no pool thread meanwhile.
     Pending,
@@ -29,8 +29,15 @@ impl<V: Into<Value>, E: Into<TaskError>> From<Result<V, E>> for Outcome {
     fn from(result: Result<V, E>) -> Outcome {
         match result {
             Ok(value) => Outcome::Success(value.into()),
-            Err(error) => Outcome::Failure(error.into()),
+            Err(error) => Outcome::failure(error),
         }
+    }
+}
+
+impl Outcome {
+    /// A failed attempt.
+    pub fn failure(error: impl Into<TaskError>) -> Outcome {
+        Outcome::Failure(Box::new(error.into()))
     }
 }
 

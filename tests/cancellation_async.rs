@@ -142,10 +142,7 @@ fn a_pending_task_completes_from_another_thread() {
             ];
             let process = Process::new("async", tasks).unwrap();
             let report = process.run(RunOptions::new().parallel(parallel)).unwrap();
-            assert_eq!(
-                report.entry("use").unwrap().result(),
-                Some(&Value::from(42))
-            );
+            assert_eq!(report.entry("use").unwrap().result(), Some(Value::from(42)));
             assert!(report.entry("fetch").unwrap().elapsed() >= Duration::from_millis(30));
             let again = second_rx.recv_timeout(Duration::from_secs(5)).unwrap();
             assert!(

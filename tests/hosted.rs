@@ -79,15 +79,15 @@ fn the_host_runs_every_task_in_batches_within_the_limit() {
         let report = run.report().unwrap();
         assert_eq!(
             report.entry("root").unwrap().result(),
-            Some(&Value::from(11))
+            Some(Value::from(11))
         );
         assert_eq!(
             report.entry("mid0").unwrap().result(),
-            Some(&Value::from(12))
+            Some(Value::from(12))
         );
         assert_eq!(
             report.entry("sink").unwrap().result(),
-            Some(&Value::from(97))
+            Some(Value::from(97))
         );
         assert_eq!(
             report
@@ -122,7 +122,7 @@ fn completing_twice_is_refused() {
         assert_eq!(run.wait(Some(Duration::from_secs(1))), Readiness::Finished);
         assert_eq!(
             run.report().unwrap().entry("a").unwrap().result(),
-            Some(&Value::from(1))
+            Some(Value::from(1))
         );
     });
 }

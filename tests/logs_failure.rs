@@ -261,7 +261,7 @@ fn an_error_made_outside_a_callback_has_no_traceback() {
     let process = Process::new(
         "p",
         [Task::with_outcome("t", move |_| {
-            processes::Outcome::Failure(error.clone())
+            processes::Outcome::failure(error.clone())
         })],
     )
     .unwrap();

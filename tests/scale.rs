@@ -14,7 +14,7 @@ const SMALL_STACK: usize = 256 << 10;
 
 fn chain(fail_first: bool) -> Vec<Task> {
     let pass: Callback = Arc::new(|_| Outcome::Success(Value::Null));
-    let fail: Callback = Arc::new(|_| Outcome::Failure(TaskError::new("head of the chain")));
+    let fail: Callback = Arc::new(|_| Outcome::failure(TaskError::new("head of the chain")));
     (0..N)
         .map(|i| {
             let callback = if i == 0 && fail_first {

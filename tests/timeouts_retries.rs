@@ -166,7 +166,7 @@ fn a_retry_never_overlaps_its_abandoned_attempt() {
             let entry = report.entry("slow").unwrap();
             assert_eq!(entry.status(), Status::Success);
             assert_eq!(entry.attempts(), 3);
-            assert_eq!(entry.result(), Some(&Value::from(3)));
+            assert_eq!(entry.result(), Some(Value::from(3)));
             assert!(entry.elapsed() >= Duration::from_millis(300));
             assert!(
                 !overlap.load(Ordering::SeqCst),

@@ -5,7 +5,7 @@ use std::fmt::Write;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use processes::{Process, Report, RunOptions, Status, Task, Value};
+use processes::{Process, Report, RunOptions, Status, Task};
 
 use crate::body::Body;
 use crate::shapes::Shape;
@@ -84,6 +84,6 @@ pub fn check(report: &Report, tasks: usize) -> Result<i64, String> {
     }
     Ok(report
         .entries()
-        .filter_map(|e| e.result().and_then(Value::as_int))
+        .filter_map(|e| e.result().and_then(|v| v.as_int()))
         .fold(0i64, i64::wrapping_add))
 }

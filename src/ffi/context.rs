@@ -94,14 +94,14 @@ impl<'a> ContextHandle<'a> {
         const PENDING: u32 = TaskOutcome::Pending as u32;
         match code {
             SUCCESS => Outcome::Success(self.take_result()),
-            FAILURE => Outcome::Failure(self.failure.take().unwrap_or_else(|| {
+            FAILURE => Outcome::failure(self.failure.take().unwrap_or_else(|| {
                 TaskError::new(format!(
                     "task {name:?}: the callback returned PRC_OUTCOME_FAILURE without calling \
                      prc_context_fail"
                 ))
             })),
             PENDING => Outcome::Pending,
-            other => Outcome::Failure(TaskError::new(format!(
+            other => Outcome::failure(TaskError::new(format!(
                 "task {name:?}: the callback returned {other}, which is not a prc_outcome (0 to 2)"
             ))),
         }

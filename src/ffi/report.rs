@@ -137,7 +137,7 @@ impl EntryHandle {
             attempts: entry.attempts(),
             started_at: entry.started_at().map(|at| c_string(&timestamp(at))),
             finished_at: c_string(&timestamp(entry.finished_at())),
-            result: entry.result().cloned(),
+            result: entry.result(),
             error,
             skipped_because: entry.skipped_because().map(c_string),
             log_error: entry.log_error().map(c_string),

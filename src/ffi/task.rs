@@ -195,7 +195,7 @@ fn make_trampoline(function: TaskFn, user_data: *mut c_void, finalize: FinalizeF
     let Some(function) = function else {
         return Arc::new(move |ctx: &TaskContext<'_>| {
             let _keep = &user;
-            Outcome::Failure(TaskError::new(format!(
+            Outcome::failure(TaskError::new(format!(
                 "task {:?} has no callback (it was declared for host-driven runs only)",
                 ctx.name()
             )))

@@ -109,7 +109,7 @@ impl Watch {
         let mine = STATE.with(|s| s.replace(self.outer));
         if mine & STASHED != 0 || self.outer_stash.is_some() {
             let failure = match outcome {
-                Outcome::Failure(error) => Some(error),
+                Outcome::Failure(error) => Some(&mut **error),
                 _ => None,
             };
             self.end_slowly(mine, failure);

@@ -80,7 +80,7 @@ impl Serialize for Entry<'_> {
         map.serialize_entry("attempts", &self.attempts())?;
         map.serialize_entry("started_at", &self.started_at().map(timestamp))?;
         map.serialize_entry("finished_at", &timestamp(self.finished_at()))?;
-        map.serialize_entry("result", &self.result().map(JsonValue))?;
+        map.serialize_entry("result", &self.result().as_ref().map(JsonValue))?;
         map.serialize_entry("error", &self.error())?;
         map.serialize_entry("skipped_because", &self.skipped_because())?;
         map.serialize_entry("log_error", &self.log_error())?;

@@ -4,8 +4,11 @@
 //! copying it, so a report of a million tasks costs little more than the run's own records.
 
 mod json;
+mod records;
 
-use std::sync::{Arc, OnceLock};
+pub(crate) use records::{Record, Records};
+
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use crate::error::{ErrorKind, TaskError, TracedVar};
@@ -44,41 +47,12 @@ impl std::fmt::Display for Status {
     }
 }
 
-/// What happened to one task, written once by the thread that ended it.
-#[derive(Debug)]
-pub(crate) struct Record {
-    pub(crate) result: Value,
-    pub(crate) detail: Option<Box<Detail>>,
-    /// Nanoseconds from the run's start to the first attempt's start.
-    pub(crate) start_ns: u64,
-    /// Nanoseconds from the run's start to the task's end.
-    pub(crate) end_ns: u64,
-    pub(crate) attempts: u32,
-    pub(crate) status: Status,
-}
-
 /// The rarer parts of a record.
 #[derive(Debug, Default)]
 pub(crate) struct Detail {
     pub(crate) error: Option<TaskError>,
     pub(crate) log_error: Option<String>,
 }
-
-impl Record {
-    pub(crate) fn not_run(status: Status, at_ns: u64, attempts: u32) -> Record {
-        Record {
-            result: Value::Null,
-            detail: None,
-            start_ns: at_ns,
-            end_ns: at_ns,
-            attempts,
-            status,
-        }
-    }
-}
-
-/// One slot per task, in task-index order, filled as tasks end.
-pub(crate) type Records = Box<[OnceLock<Record>]>;
 
 /// The outcome of one run of a process.
 pub struct Report {
@@ -181,8 +155,8 @@ impl Report {
     /// How many entries have each status: success, errored, skipped, cancelled.
     pub fn counts(&self) -> Counts {
         let mut counts = Counts::default();
-        for slot in self.records.iter() {
-            match slot.get().map_or(Status::Cancelled, |r| r.status) {
+        for index in 0..self.records.len() as u32 {
+            match self.records.status(index).unwrap_or(Status::Cancelled) {
                 Status::Success => counts.success += 1,
                 Status::Errored => counts.errored += 1,
                 Status::Skipped => counts.skipped += 1,
@@ -201,21 +175,10 @@ impl Report {
         Entry {
             report: self,
             index,
-            record: self.records[index as usize].get().unwrap_or(&MISSING),
+            record: self.records.get(index).unwrap_or(records::MISSING),
         }
     }
 }
-
-/// Stands in for a record that was never written, which a finished run never leaves; it keeps
-/// the report total even if that invariant were broken.
-static MISSING: Record = Record {
-    result: Value::Null,
-    detail: None,
-    start_ns: 0,
-    end_ns: 0,
-    attempts: 0,
-    status: Status::Cancelled,
-};
 
 /// How many entries of a report have each status.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -235,7 +198,7 @@ pub struct Counts {
 pub struct Entry<'r> {
     report: &'r Report,
     index: u32,
-    record: &'r Record,
+    record: Record<'r>,
 }
 
 impl<'r> Entry<'r> {
@@ -290,14 +253,15 @@ impl<'r> Entry<'r> {
         self.report.started_at + Duration::from_nanos(self.record.end_ns)
     }
 
-    /// The result, for a task that succeeded.
-    pub fn result(&self) -> Option<&'r Value> {
-        (self.record.status == Status::Success).then_some(&self.record.result)
+    /// The result, for a task that succeeded (a cheap clone: scalars are copied, anything
+    /// larger is shared).
+    pub fn result(&self) -> Option<Value> {
+        (self.record.status == Status::Success).then(|| self.record.result())
     }
 
     /// The failure, for a task that errored.
     pub fn error(&self) -> Option<ErrorView<'r>> {
-        let error = self.record.detail.as_deref()?.error.as_ref()?;
+        let error = self.record.detail()?.error.as_ref()?;
         (self.record.status == Status::Errored).then_some(ErrorView {
             entry: *self,
             error,
@@ -310,10 +274,7 @@ impl<'r> Entry<'r> {
             return None;
         }
         let graph = &self.report.graph;
-        let succeeded = |d: u32| {
-            let slot = self.report.records[d as usize].get();
-            slot.is_some_and(|r| r.status == Status::Success)
-        };
+        let succeeded = |d: u32| self.report.records.status(d) == Some(Status::Success);
         let cause = graph
             .topology
             .dependencies(self.index)
@@ -326,7 +287,7 @@ impl<'r> Entry<'r> {
     /// A problem writing the task's log file, if one occurred; the task's outcome is not
     /// affected by it.
     pub fn log_error(&self) -> Option<&'r str> {
-        self.record.detail.as_deref()?.log_error.as_deref()
+        self.record.detail()?.log_error.as_deref()
     }
 }
 

@@ -23,7 +23,7 @@ use crate::context::TaskContext;
 use crate::error::{ErrorKind, RunError, TaskError};
 use crate::graph::Graph;
 use crate::logs::Level;
-use crate::report::{Record, Records, Report, Status};
+use crate::report::{Records, Report, Status};
 use crate::task::{Outcome, TriggerRule};
 use crate::value::Value;
 
@@ -61,6 +61,15 @@ impl Resume {
         attempt: 1,
         first_start_ns: UNSET,
     };
+
+    /// A first attempt that starts at `now_ns` (a reading the caller just took), or reads the
+    /// clock itself when there is none.
+    pub(crate) fn first_at(now_ns: Option<u64>) -> Resume {
+        Resume {
+            attempt: 1,
+            first_start_ns: now_ns.unwrap_or(UNSET),
+        }
+    }
 
     fn next(self, first_start_ns: u64) -> Resume {
         Resume {
@@ -147,7 +156,7 @@ impl Shared {
             .map(|i| AtomicU32::new(topology.dependency_count(i)))
             .collect();
         let state = (0..n).map(|_| AtomicU8::new(WAITING)).collect();
-        let records = (0..n).map(|_| OnceLock::new()).collect();
+        let records = Records::new(n);
         let started_at = SystemTime::now();
         let seed = started_at
             .duration_since(SystemTime::UNIX_EPOCH)
@@ -191,9 +200,8 @@ impl Shared {
     }
 
     /// The result of `task`, if it ended in success.
-    pub(crate) fn result_of(&self, task: u32) -> Option<&Value> {
-        let record = self.records[task as usize].get()?;
-        (record.status == Status::Success).then_some(&record.result)
+    pub(crate) fn result_of(&self, task: u32) -> Option<Value> {
+        self.records.result(task)
     }
 
     #[inline]
@@ -309,80 +317,103 @@ impl Shared {
 
     /// Ends `index` with `end` unless something else ended it first, then releases its
     /// dependents: those now ready go to `ready`, those that must be skipped are ended here.
-    /// `tally` counts the tasks this call ended when no observer needs exact counts.
-    pub(crate) fn finish(&self, index: u32, end: Final, ready: &mut Vec<u32>, tally: &mut usize) {
-        if self.is_ended(index) {
-            return;
+    /// `tally` counts the tasks this call ended when no observer needs exact counts. Returns
+    /// the clock reading taken as the task's end, so that the task run next on this thread can
+    /// start from it instead of reading the clock again.
+    #[inline(always)]
+    pub(crate) fn finish(
+        &self,
+        index: u32,
+        end: Final,
+        ready: &mut Vec<u32>,
+        tally: &mut usize,
+    ) -> Option<u64> {
+        if !self.records.claim(index) {
+            return None;
         }
         let now = self.now_ns();
-        let start = if end.first_start_ns == UNSET {
+        let Final {
+            status,
+            result,
+            error,
+            attempts,
+            first_start_ns,
+        } = end;
+        let start = if first_start_ns == UNSET {
             now
         } else {
-            end.first_start_ns
+            first_start_ns
         };
-        let status = end.status;
-        let detail = match end.error {
+        let detail = match error {
             Some(error) => Some(self.failure_detail(index, status, *error)),
-            None => crate::logs::log_detail(self.log_end(index, status, None)),
+            None if self.graph.logs.get(index).is_some() => {
+                crate::logs::log_detail(self.log_end(index, status, None))
+            }
+            None => None,
         };
-        let record = Record {
-            result: end.result,
-            detail,
-            start_ns: start,
-            end_ns: now,
-            attempts: end.attempts,
-            status,
-        };
-        if !self.record(index, record, tally) {
-            return;
-        }
-
-        let succeeded = status == Status::Success;
+        let records = &self.records;
+        records.write(index, status, attempts, start, now, result, detail);
+        self.count_end(index, status, tally);
         let mut skipped = Vec::new();
-        self.release(index, succeeded, ready, &mut skipped);
-        // Skip propagation with an explicit stack: a chain of a million skipped tasks must not
-        // recurse.
+        self.release(index, status == Status::Success, ready, &mut skipped);
+        if !skipped.is_empty() {
+            self.skip(skipped, ready, tally);
+        }
+        Some(now)
+    }
+
+    /// Ends `skipped` and every dependent they take down as skipped (cancelled once the run
+    /// is cancelled), with an explicit stack: a chain of a million skipped tasks must not
+    /// recurse.
+    #[cold]
+    #[inline(never)]
+    fn skip(&self, mut skipped: Vec<u32>, ready: &mut Vec<u32>, tally: &mut usize) {
         while let Some(task) = skipped.pop() {
-            let cancelled = self.cancel.is_cancelled();
-            let status = if cancelled {
+            if !self.records.claim(task) {
+                continue;
+            }
+            let status = if self.cancel.is_cancelled() {
                 Status::Cancelled
             } else {
                 Status::Skipped
             };
-            let mut record = Record::not_run(status, self.now_ns(), 0);
-            record.detail = crate::logs::log_detail(self.log_end(task, status, None));
-            if self.record(task, record, tally) {
-                self.release(task, false, ready, &mut skipped);
-            }
+            let now = self.now_ns();
+            let detail = crate::logs::log_detail(self.log_end(task, status, None));
+            self.records
+                .write(task, status, 0, now, now, Value::Null, detail);
+            self.count_end(task, status, tally);
+            self.release(task, false, ready, &mut skipped);
         }
     }
 
-    /// Fills the record slot of `index`; false (and nothing done) when it was already full.
-    fn record(&self, index: u32, record: Record, tally: &mut usize) -> bool {
-        let status = record.status;
-        if self.records[index as usize].set(record).is_err() {
-            return false;
-        }
+    /// Counts `index`, whose record was just written, as ended: with an observer, announces
+    /// it and counts it at once; otherwise adds it to `tally`.
+    #[inline(always)]
+    fn count_end(&self, index: u32, status: Status, tally: &mut usize) {
         if self.observer.is_some() {
-            // Numbered before the event, counted after it, so that the run cannot be seen
-            // finished while an event is still being delivered.
-            let done = self.announced.fetch_add(1, Ordering::AcqRel) + 1;
-            self.emit(Event::TaskFinished {
-                task: self.task_name(index),
-                status,
-                done,
-                total: self.total(),
-            });
-            self.add_done(1);
+            self.announce(index, status);
         } else {
             *tally += 1;
         }
-        true
     }
 
-    /// Whether `index` has ended.
+    #[inline(never)]
+    fn announce(&self, index: u32, status: Status) {
+        // Numbered before the event, counted after it, so that the run cannot be seen
+        // finished while an event is still being delivered.
+        let done = self.announced.fetch_add(1, Ordering::AcqRel) + 1;
+        self.emit(Event::TaskFinished {
+            task: self.task_name(index),
+            status,
+            done,
+            total: self.total(),
+        });
+        self.add_done(1);
+    }
+
+    /// Whether `index` has ended (or is being ended).
     pub(crate) fn is_ended(&self, index: u32) -> bool {
-        self.records[index as usize].get().is_some()
+        self.records.is_taken(index)
     }
 
     /// Counts `index` as ended for each dependent; a dependent whose count reaches zero is
@@ -411,13 +442,14 @@ impl Shared {
         let mut ended = 0;
         let now = self.now_ns();
         for index in 0..self.total() as u32 {
-            if self.is_ended(index) {
+            if !self.records.claim(index) {
                 continue;
             }
             let attempts = u32::from(self.state[index as usize].load(Ordering::Relaxed) == STARTED);
-            let mut record = Record::not_run(Status::Cancelled, now, attempts);
-            record.detail = crate::logs::log_detail(self.log_end(index, Status::Cancelled, None));
-            self.record(index, record, &mut ended);
+            let detail = crate::logs::log_detail(self.log_end(index, Status::Cancelled, None));
+            let status = Status::Cancelled;
+            (self.records).write(index, status, attempts, now, now, Value::Null, detail);
+            self.count_end(index, status, &mut ended);
         }
         ended
     }
@@ -434,10 +466,26 @@ impl Shared {
         true
     }
 
-    /// Runs attempts of `index` on this thread until the task ends (`Some`) or its next step
-    /// belongs to someone else: a pending completion, a timer, a callback still executing
-    /// (`None`).
-    pub(crate) fn run_task(self: &Arc<Self>, index: u32, mut resume: Resume) -> Option<Final> {
+    /// Runs attempts of `index` on this thread until the task ends, and then finishes it as
+    /// [`Shared::finish`] does, returning the reading that ended it; `None` when its next step
+    /// belongs to someone else (a pending completion, a timer, a callback still executing) or
+    /// something else ended it.
+    pub(crate) fn run_task(
+        self: &Arc<Self>,
+        index: u32,
+        resume: Resume,
+        ready: &mut Vec<u32>,
+        tally: &mut usize,
+    ) -> Option<u64> {
+        let end = self.attempt_task(index, resume)?;
+        self.finish(index, end, ready, tally)
+    }
+
+    /// Runs attempts of `index` until the task ends (`Some`) or its next step belongs to
+    /// someone else (`None`). Inlined into its one caller so that a result is not copied on
+    /// its way to the record.
+    #[inline(always)]
+    fn attempt_task(self: &Arc<Self>, index: u32, mut resume: Resume) -> Option<Final> {
         if self.cancel.is_cancelled() {
             return Some(Final::cancelled(resume));
         }
@@ -466,31 +514,31 @@ impl Shared {
                 self.timer().time_out(timeout, cell.clone());
                 cell
             });
-            let ctx = TaskContext::new(self, index, resume.attempt, first_start_ns, cell);
+            let mut ctx = TaskContext::new(self, index, resume.attempt, first_start_ns, cell);
             let watch = crate::logs::traceback::Watch::start();
             let mut outcome = invoke(&ctx);
             if matches!(outcome, Outcome::Pending) && !ctx.completion_taken.get() {
                 // Nobody could ever complete this attempt.
-                outcome = Outcome::Failure(TaskError::new(
+                outcome = Outcome::failure(TaskError::new(
                     "the callback answered pending without taking a completion handle",
                 ));
             }
             watch.end(&mut outcome);
-            let mut traced = ctx.traced.take();
-            let cell = ctx.cell.into_inner();
-            let outcome: Result<Value, Box<TaskError>> = match cell {
+            let outcome: Result<Value, Box<TaskError>> = match ctx.cell.take() {
                 None => match outcome {
                     Outcome::Success(value) => Ok(value),
-                    Outcome::Failure(error) => Err(Box::new(error)),
+                    Outcome::Failure(error) => Err(error),
                     Outcome::Pending => return None,
                 },
                 Some(cell) => match cell.callback_returned(matches!(outcome, Outcome::Pending)) {
                     Returned::Accept => match outcome {
                         Outcome::Success(value) => Ok(value),
-                        Outcome::Failure(error) => {
-                            // Traced after taking a completion handle it did not use.
-                            traced.extend(cell.take_traced());
-                            Err(Box::new(error))
+                        Outcome::Failure(mut error) => {
+                            // Traced before, then after, taking a completion handle it did
+                            // not use.
+                            merge_traced(&mut error, ctx.traced.take());
+                            merge_traced(&mut error, cell.take_traced());
+                            Err(error)
                         }
                         Outcome::Pending => return None,
                     },
@@ -518,7 +566,7 @@ impl Shared {
                     return Some(Final::interrupted(resume.attempt, first_start_ns));
                 }
                 Err(mut error) => {
-                    merge_traced(&mut error, traced);
+                    merge_traced(&mut error, ctx.traced.take());
                     match self.retry_delay(index, resume.attempt, &error) {
                         None => {
                             return Some(errored(error, resume.attempt, first_start_ns));
@@ -603,6 +651,11 @@ impl Shared {
         let mut ready = Vec::new();
         let mut tally = 0;
         self.finish(index, end, &mut ready, &mut tally);
+        self.hand_over(ready, tally);
+    }
+
+    /// Hands tasks made ready off a driver's thread to the driver, and counts those ended.
+    pub(crate) fn hand_over(self: &Arc<Self>, ready: Vec<u32>, tally: usize) {
         for task in ready {
             self.dispatch(task, Resume::FIRST);
         }
@@ -742,7 +795,7 @@ impl Shared {
     /// For each errored task, the skipped tasks reachable from it through skipped tasks, in
     /// topological order. Iterative; one visit stamp per task serves every failure.
     fn downstream(&self) -> Vec<(u32, Box<[u32]>)> {
-        let status = |i: u32| self.records[i as usize].get().map(|r| r.status);
+        let status = |i: u32| self.records.status(i);
         let failed: Vec<u32> = (0..self.total() as u32)
             .filter(|&i| status(i) == Some(Status::Errored))
             .collect();
@@ -812,6 +865,7 @@ fn merge_traced(error: &mut TaskError, traced: Vec<crate::error::TracedVar>) {
 }
 
 /// Calls the task's callback, turning a panic into a failure of kind `panic`.
+#[inline(always)]
 fn invoke(ctx: &TaskContext<'_>) -> Outcome {
     match catch_unwind(AssertUnwindSafe(|| (ctx.task.callback)(ctx))) {
         Ok(outcome) => outcome,
@@ -821,7 +875,7 @@ fn invoke(ctx: &TaskContext<'_>) -> Outcome {
                 .map(|s| s.to_string())
                 .or_else(|| payload.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "the callback panicked".to_owned());
-            Outcome::Failure(TaskError::with_kind(ErrorKind::Panic, message))
+            Outcome::failure(TaskError::with_kind(ErrorKind::Panic, message))
         }
     }
 }

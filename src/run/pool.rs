@@ -112,12 +112,16 @@ impl Shared {
     /// ones still spread across the pool.
     fn run_leaf(self: &Arc<Self>, tasks: &[u32]) -> usize {
         let started = self.now_ns();
+        let mut now = Some(started);
         let mut tally = 0;
         for (at, &task) in tasks.iter().enumerate() {
-            self.chain(task, Resume::FIRST, &mut tally);
+            now = self.chain(task, Resume::first_at(now), &mut tally);
             let rest = &tasks[at + 1..];
-            if rest.len() > 1 && self.now_ns().saturating_sub(started) > LEAF_NS {
-                return tally + self.split(rest, 1);
+            if rest.len() > 1 {
+                let reading = *now.get_or_insert_with(|| self.now_ns());
+                if reading.saturating_sub(started) > LEAF_NS {
+                    return tally + self.split(rest, 1);
+                }
             }
         }
         tally
@@ -134,32 +138,32 @@ impl Shared {
     /// thread of a sequential run's task with a timeout); what it releases goes back to the
     /// driver.
     pub(crate) fn work_timed(self: &Arc<Self>, index: u32, resume: Resume) {
-        let Some(end) = self.run_task(index, resume) else {
-            return;
-        };
-        self.finish_elsewhere(index, end);
+        let mut ready = Vec::new();
+        let mut tally = 0;
+        self.run_task(index, resume, &mut ready, &mut tally);
+        self.hand_over(ready, tally);
     }
 
     /// Runs `index` on the main pool, then keeps running the first dependent each task
-    /// releases.
-    fn chain(self: &Arc<Self>, index: u32, resume: Resume, tally: &mut usize) {
-        let Some(pools) = self.pools() else { return };
+    /// releases, each starting at the clock reading that ended the one before. Returns the
+    /// reading that ended the last task run here, if the last step ended one.
+    fn chain(self: &Arc<Self>, index: u32, resume: Resume, tally: &mut usize) -> Option<u64> {
+        let pools = self.pools()?;
         let mut ready = Vec::new();
         let mut next = Some((index, resume));
+        let mut now = None;
         while let Some((task, resume)) = next.take() {
+            now = None;
             if self.graph.tasks[task as usize].has_timeout() {
                 self.spawn_job(pools, task, resume);
                 continue;
             }
-            let Some(end) = self.run_task(task, resume) else {
-                continue;
-            };
             ready.clear();
-            self.finish(task, end, &mut ready, tally);
+            now = self.run_task(task, resume, &mut ready, tally);
             let Some((&head, rest)) = ready.split_first() else {
                 continue;
             };
-            next = Some((head, Resume::FIRST));
+            next = Some((head, Resume::first_at(now)));
             if rest.len() > BATCH {
                 let me = self.clone();
                 let batch = rest.to_vec();
@@ -173,5 +177,6 @@ impl Shared {
                 }
             }
         }
+        now
     }
 }

@@ -58,8 +58,11 @@ impl Shared {
             .collect();
         let mut ready = Vec::new();
         let mut tally = 0;
+        // The reading that ended the task before, which the next one starts from.
+        let mut now = None;
         loop {
-            let Some((task, resume)) = local.pop_front().or_else(|| queue.pop()) else {
+            let Some((task, mut resume)) = local.pop_front().or_else(|| queue.pop()) else {
+                now = None;
                 self.add_done(std::mem::take(&mut tally));
                 if self.cancel.is_cancelled() {
                     let ended = self.sweep_cancelled();
@@ -74,13 +77,15 @@ impl Shared {
             };
             if self.graph.tasks[task as usize].has_timeout() {
                 self.run_aside(task, resume);
+                now = None;
                 continue;
             }
-            if let Some(end) = self.run_task(task, resume) {
-                ready.clear();
-                self.finish(task, end, &mut ready, &mut tally);
-                local.extend(ready.iter().map(|&t| (t, Resume::FIRST)));
+            if resume.attempt == 1 {
+                resume = Resume::first_at(now.take());
             }
+            ready.clear();
+            now = self.run_task(task, resume, &mut ready, &mut tally);
+            local.extend(ready.iter().map(|&t| (t, Resume::FIRST)));
         }
     }
 

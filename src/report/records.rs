@@ -1,0 +1,200 @@
+//! The table a run writes each task's record into, once, and its report reads.
+//!
+//! A record is a few plain words per task: a head that packs the status, the kind of a scalar
+//! result and the attempt count, the two timestamps, and the scalar result's bits. What does
+//! not fit in words (a result behind a pointer, a failure, a log error) goes to a box on the
+//! side. Ending a task costs one compare-and-swap (the claim that makes it end exactly once)
+//! and a few stores, and the hot path never copies a whole record or result around.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
+
+use super::{Detail, Status};
+use crate::value::Value;
+
+/// A head that is claimed by a thread writing the record but not yet published.
+const CLAIMED: u64 = 1;
+
+/// Result kinds kept in the head; `EXTRA` means the result is in the side box.
+const NULL: u64 = 0;
+const BOOL: u64 = 1;
+const INT: u64 = 2;
+const FLOAT: u64 = 3;
+const EXTRA: u64 = 4;
+
+/// One task's record.
+#[derive(Default)]
+struct Slot {
+    /// 0 before the task ended, `CLAIMED` while its record is written, then
+    /// `status + 2 | kind << 8 | attempts << 32`.
+    head: AtomicU64,
+    start_ns: AtomicU64,
+    end_ns: AtomicU64,
+    /// A scalar result's bits.
+    bits: AtomicU64,
+    extra: OnceLock<Box<Extra>>,
+}
+
+/// The parts of a record that do not fit in words.
+struct Extra {
+    /// A result that is not a scalar (`Value::Null` otherwise).
+    result: Value,
+    detail: Option<Box<Detail>>,
+}
+
+/// One record slot per task, in task-index order.
+pub(crate) struct Records {
+    slots: Box<[Slot]>,
+}
+
+/// What a finished task's record says, read from its slot.
+#[derive(Clone, Copy)]
+pub(crate) struct Record<'a> {
+    pub(crate) status: Status,
+    pub(crate) attempts: u32,
+    /// Nanoseconds from the run's start to the first attempt's start.
+    pub(crate) start_ns: u64,
+    /// Nanoseconds from the run's start to the task's end.
+    pub(crate) end_ns: u64,
+    kind: u64,
+    bits: u64,
+    extra: Option<&'a Extra>,
+}
+
+/// Stands in for a record that was never written, which a finished run never leaves; it keeps
+/// a report total even if that invariant were broken.
+pub(crate) const MISSING: Record<'static> = Record {
+    status: Status::Cancelled,
+    attempts: 0,
+    start_ns: 0,
+    end_ns: 0,
+    kind: NULL,
+    bits: 0,
+    extra: None,
+};
+
+impl Records {
+    /// Empty slots for `tasks` tasks.
+    pub(crate) fn new(tasks: usize) -> Records {
+        Records {
+            slots: (0..tasks).map(|_| Slot::default()).collect(),
+        }
+    }
+
+    /// How many slots there are.
+    pub(crate) fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Takes the right to write the record of `index`; false when someone else has it.
+    #[inline]
+    pub(crate) fn claim(&self, index: u32) -> bool {
+        let head = &self.slots[index as usize].head;
+        head.load(Ordering::Relaxed) == 0
+            && head
+                .compare_exchange(0, CLAIMED, Ordering::Acquire, Ordering::Relaxed)
+                .is_ok()
+    }
+
+    /// Whether the record of `index` is claimed or written.
+    #[inline]
+    pub(crate) fn is_taken(&self, index: u32) -> bool {
+        self.slots[index as usize].head.load(Ordering::Acquire) != 0
+    }
+
+    /// Writes and publishes the record of `index`, which the caller claimed.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn write(
+        &self,
+        index: u32,
+        status: Status,
+        attempts: u32,
+        start_ns: u64,
+        end_ns: u64,
+        result: Value,
+        detail: Option<Box<Detail>>,
+    ) {
+        let slot = &self.slots[index as usize];
+        let (kind, bits, heap) = match result {
+            Value::Null => (NULL, 0, None),
+            Value::Bool(b) => (BOOL, u64::from(b), None),
+            Value::Int(i) => (INT, i as u64, None),
+            Value::Float(f) => (FLOAT, f.to_bits(), None),
+            other => (EXTRA, 0, Some(other)),
+        };
+        if heap.is_some() || detail.is_some() {
+            let extra = Extra {
+                result: heap.unwrap_or_default(),
+                detail,
+            };
+            // The claim makes this the only write.
+            let _ = slot.extra.set(Box::new(extra));
+        }
+        slot.start_ns.store(start_ns, Ordering::Relaxed);
+        slot.end_ns.store(end_ns, Ordering::Relaxed);
+        slot.bits.store(bits, Ordering::Relaxed);
+        let head = (status as u64 + 2) | kind << 8 | u64::from(attempts) << 32;
+        slot.head.store(head, Ordering::Release);
+    }
+
+    /// The published record of `index`, if there is one.
+    #[inline]
+    pub(crate) fn get(&self, index: u32) -> Option<Record<'_>> {
+        let slot = &self.slots[index as usize];
+        let head = slot.head.load(Ordering::Acquire);
+        if head <= CLAIMED {
+            return None;
+        }
+        Some(Record {
+            status: status_of(head),
+            attempts: (head >> 32) as u32,
+            start_ns: slot.start_ns.load(Ordering::Relaxed),
+            end_ns: slot.end_ns.load(Ordering::Relaxed),
+            kind: head >> 8 & 0xff,
+            bits: slot.bits.load(Ordering::Relaxed),
+            extra: slot.extra.get().map(|b| &**b),
+        })
+    }
+
+    /// The status of `index`, if its record is published.
+    #[inline]
+    pub(crate) fn status(&self, index: u32) -> Option<Status> {
+        let head = self.slots[index as usize].head.load(Ordering::Acquire);
+        (head > CLAIMED).then(|| status_of(head))
+    }
+
+    /// The result of `index`, if it ended in success.
+    #[inline]
+    pub(crate) fn result(&self, index: u32) -> Option<Value> {
+        let record = self.get(index)?;
+        (record.status == Status::Success).then(|| record.result())
+    }
+}
+
+fn status_of(head: u64) -> Status {
+    match head & 0xff {
+        2 => Status::Success,
+        3 => Status::Errored,
+        4 => Status::Skipped,
+        _ => Status::Cancelled,
+    }
+}
+
+impl<'a> Record<'a> {
+    /// The result as written (`Value::Null` for a task that did not succeed).
+    pub(crate) fn result(&self) -> Value {
+        match self.kind {
+            BOOL => Value::Bool(self.bits != 0),
+            INT => Value::Int(self.bits as i64),
+            FLOAT => Value::Float(f64::from_bits(self.bits)),
+            EXTRA => self.extra.map_or(Value::Null, |e| e.result.clone()),
+            _ => Value::Null,
+        }
+    }
+
+    /// The failure and log error, if any.
+    pub(crate) fn detail(&self) -> Option<&'a Detail> {
+        self.extra?.detail.as_deref()
+    }
+}
