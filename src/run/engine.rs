@@ -36,7 +36,7 @@ const BLOCKED: u32 = 1 << 31;
 
 /// Keeps a contended atomic on a cache line of its own, away from the read-mostly fields.
 #[repr(align(128))]
-struct Padded<T>(T);
+pub(crate) struct Padded<T>(pub(crate) T);
 
 impl<T> std::ops::Deref for Padded<T> {
     type Target = T;
@@ -320,7 +320,7 @@ impl Shared {
     /// `tally` counts the tasks this call ended when no observer needs exact counts. Returns
     /// the clock reading taken as the task's end, so that the task run next on this thread can
     /// start from it instead of reading the clock again.
-    #[inline(always)]
+    #[inline(never)]
     pub(crate) fn finish(
         &self,
         index: u32,
@@ -353,13 +353,45 @@ impl Shared {
         };
         let records = &self.records;
         records.write(index, status, attempts, start, now, result, detail);
+        self.ended(index, status, ready, tally);
+        Some(now)
+    }
+
+    /// [`Shared::finish`] for a success, inlined where the callback's answer is read.
+    #[inline(always)]
+    fn succeed(
+        &self,
+        index: u32,
+        result: Value,
+        attempts: u32,
+        first_start_ns: u64,
+        ready: &mut Vec<u32>,
+        tally: &mut usize,
+    ) -> Option<u64> {
+        if !self.records.claim(index) {
+            return None;
+        }
+        let now = self.now_ns();
+        let status = Status::Success;
+        let detail = match self.graph.logs.get(index) {
+            Some(_) => crate::logs::log_detail(self.log_end(index, status, None)),
+            None => None,
+        };
+        let records = &self.records;
+        records.write(index, status, attempts, first_start_ns, now, result, detail);
+        self.ended(index, status, ready, tally);
+        Some(now)
+    }
+
+    /// Counts `index`, whose record was just written, and releases its dependents.
+    #[inline(always)]
+    fn ended(&self, index: u32, status: Status, ready: &mut Vec<u32>, tally: &mut usize) {
         self.count_end(index, status, tally);
         let mut skipped = Vec::new();
         self.release(index, status == Status::Success, ready, &mut skipped);
         if !skipped.is_empty() {
             self.skip(skipped, ready, tally);
         }
-        Some(now)
     }
 
     /// Ends `skipped` and every dependent they take down as skipped (cancelled once the run
@@ -473,21 +505,12 @@ impl Shared {
     pub(crate) fn run_task(
         self: &Arc<Self>,
         index: u32,
-        resume: Resume,
+        mut resume: Resume,
         ready: &mut Vec<u32>,
         tally: &mut usize,
     ) -> Option<u64> {
-        let end = self.attempt_task(index, resume)?;
-        self.finish(index, end, ready, tally)
-    }
-
-    /// Runs attempts of `index` until the task ends (`Some`) or its next step belongs to
-    /// someone else (`None`). Inlined into its one caller so that a result is not copied on
-    /// its way to the record.
-    #[inline(always)]
-    fn attempt_task(self: &Arc<Self>, index: u32, mut resume: Resume) -> Option<Final> {
         if self.cancel.is_cancelled() {
-            return Some(Final::cancelled(resume));
+            return self.finish(index, Final::cancelled(resume), ready, tally);
         }
         if resume.attempt == 1 && !self.begin(index) {
             return None;
@@ -500,7 +523,7 @@ impl Shared {
             };
             resume.first_start_ns = first_start_ns;
             self.started(index, resume.attempt);
-            if resume.attempt == 1 {
+            if resume.attempt == 1 && self.graph.logs.get(index).is_some() {
                 self.log(index, Level::Info, format_args!("Starting {}.", task.name));
             }
             let cell = task.timeout_value().map(|timeout| {
@@ -524,7 +547,16 @@ impl Shared {
                 ));
             }
             watch.end(&mut outcome);
-            let outcome: Result<Value, Box<TaskError>> = match ctx.cell.take() {
+            let cell = ctx.cell.take();
+            if cell.is_none() {
+                if let Outcome::Success(result) = outcome {
+                    // The common case, kept apart so that the result goes straight from the
+                    // callback's answer to the record.
+                    let attempts = resume.attempt;
+                    return self.succeed(index, result, attempts, first_start_ns, ready, tally);
+                }
+            }
+            let outcome: Result<Value, Box<TaskError>> = match cell {
                 None => match outcome {
                     Outcome::Success(value) => Ok(value),
                     Outcome::Failure(error) => Err(error),
@@ -553,23 +585,20 @@ impl Shared {
             };
             match outcome {
                 Ok(result) => {
-                    return Some(Final {
-                        status: Status::Success,
-                        result,
-                        error: None,
-                        attempts: resume.attempt,
-                        first_start_ns,
-                    })
+                    let attempts = resume.attempt;
+                    return self.succeed(index, result, attempts, first_start_ns, ready, tally);
                 }
                 Err(_) if self.cancel.is_cancelled() => {
                     // A callback that stopped on its token: cancelled, in every mode alike.
-                    return Some(Final::interrupted(resume.attempt, first_start_ns));
+                    let end = Final::interrupted(resume.attempt, first_start_ns);
+                    return self.finish(index, end, ready, tally);
                 }
                 Err(mut error) => {
                     merge_traced(&mut error, ctx.traced.take());
                     match self.retry_delay(index, resume.attempt, &error) {
                         None => {
-                            return Some(errored(error, resume.attempt, first_start_ns));
+                            let end = errored(error, resume.attempt, first_start_ns);
+                            return self.finish(index, end, ready, tally);
                         }
                         Some(delay) if delay.is_zero() && !self.cancel.is_cancelled() => {
                             resume = resume.next(first_start_ns);
@@ -584,11 +613,14 @@ impl Shared {
         }
     }
 
+    #[inline]
     pub(crate) fn started(&self, index: u32, attempt: u32) {
-        self.emit(Event::TaskStarted {
-            task: self.task_name(index),
-            attempt,
-        });
+        if self.observer.is_some() {
+            self.emit(Event::TaskStarted {
+                task: self.task_name(index),
+                attempt,
+            });
+        }
     }
 
     /// The delay before the next attempt if a failure of `error` on `attempt` is retried

@@ -15,9 +15,12 @@
 //! (the one kind of callback a run may abandon while it still runs) therefore run on a second
 //! pool of their own, one task per job, with no `join` there at all.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
-use super::engine::{Resume, Shared};
+use rayon::Scope;
+
+use super::engine::{Padded, Resume, Shared};
 
 /// Released dependents beyond which they travel as one self-splitting batch.
 const BATCH: usize = 16;
@@ -33,6 +36,8 @@ pub(crate) struct Pools {
     pub(crate) main: rayon::ThreadPool,
     timed: OnceLock<Option<rayon::ThreadPool>>,
     workers: usize,
+    /// Tasks ended by the jobs of the run's scope, one counter per worker.
+    scoped: Box<[Padded<AtomicUsize>]>,
 }
 
 impl Pools {
@@ -41,6 +46,7 @@ impl Pools {
             main: build(workers, "processes-worker")?,
             timed: OnceLock::new(),
             workers,
+            scoped: (0..workers).map(|_| Padded(AtomicUsize::new(0))).collect(),
         })
     }
 
@@ -89,38 +95,58 @@ impl Shared {
         }
     }
 
-    /// Runs every root, splitting the list across the pool, and counts what ended.
+    /// Runs every root, splitting the list across the pool, and counts what ended. Everything
+    /// released from the pool's own threads runs in one scope, whose jobs borrow the run
+    /// rather than hold it and count what they end on their worker's own counter, which joins
+    /// the run's count once the scope is over.
     pub(crate) fn run_roots(self: &Arc<Self>) {
-        let ended = self.split(self.graph.topology.roots(), GRAIN);
-        self.add_done(ended);
+        let Some(pools) = self.pools() else { return };
+        let roots = self.graph.topology.roots();
+        let ended = pools
+            .main
+            .scope(|scope| self.split(roots, GRAIN, Outlet::Scoped(scope)));
+        let scoped: usize = pools
+            .scoped
+            .iter()
+            .map(|c| c.swap(0, Ordering::AcqRel))
+            .sum();
+        self.add_done(ended + scoped);
     }
 
     /// Runs `tasks` (and what they release), halving the list with `join` down to leaves of
     /// at most `grain` roots; returns how many tasks ended.
-    fn split(self: &Arc<Self>, tasks: &[u32], grain: usize) -> usize {
+    fn split<'s>(
+        self: &'s Arc<Self>,
+        tasks: &[u32],
+        grain: usize,
+        outlet: Outlet<'_, 's>,
+    ) -> usize {
         if tasks.len() > grain {
             let (left, right) = tasks.split_at(tasks.len() / 2);
-            let (a, b) = rayon::join(|| self.split(left, grain), || self.split(right, grain));
+            let (a, b) = rayon::join(
+                || self.split(left, grain, outlet),
+                || self.split(right, grain, outlet),
+            );
             return a + b;
         }
-        self.run_leaf(tasks)
+        self.run_leaf(tasks, outlet)
     }
 
     /// Runs a leaf's roots one after another on this thread. Once the leaf has run longer
     /// than `LEAF_NS`, what is left of it is split down to single roots so that idle workers
     /// can steal them: short roots pay one `join` per leaf instead of one per root, and slow
     /// ones still spread across the pool.
-    fn run_leaf(self: &Arc<Self>, tasks: &[u32]) -> usize {
+    fn run_leaf<'s>(self: &'s Arc<Self>, tasks: &[u32], outlet: Outlet<'_, 's>) -> usize {
         let started = self.now_ns();
         let mut now = Some(started);
         let mut tally = 0;
         for (at, &task) in tasks.iter().enumerate() {
-            now = self.chain(task, Resume::first_at(now), &mut tally);
+            now = self.chain(task, Resume::first_at(now), &mut tally, outlet);
             let rest = &tasks[at + 1..];
             if rest.len() > 1 {
                 let reading = *now.get_or_insert_with(|| self.now_ns());
                 if reading.saturating_sub(started) > LEAF_NS {
-                    return tally + self.split(rest, 1);
+                    return tally + self.split(rest, 1, outlet);
                 }
             }
         }
@@ -130,8 +156,18 @@ impl Shared {
     /// A job of its own on the main pool: runs `index` (and what it releases).
     fn work(self: &Arc<Self>, index: u32, resume: Resume) {
         let mut tally = 0;
-        self.chain(index, resume, &mut tally);
+        self.chain(index, resume, &mut tally, Outlet::Detached);
         self.add_done(tally);
+    }
+
+    /// Counts tasks ended by a job of the run's scope on its worker's own counter.
+    fn count_scoped(&self, pools: &Pools, ended: usize) {
+        if ended == 0 {
+            return;
+        }
+        let worker = rayon::current_thread_index().unwrap_or(0);
+        let counter = &pools.scoped[worker.min(pools.scoped.len() - 1)];
+        counter.fetch_add(ended, Ordering::Relaxed);
     }
 
     /// One attempt loop of one task off the driver's thread (a job on the timed pool, or the
@@ -145,9 +181,16 @@ impl Shared {
     }
 
     /// Runs `index` on the main pool, then keeps running the first dependent each task
-    /// releases, each starting at the clock reading that ended the one before. Returns the
-    /// reading that ended the last task run here, if the last step ended one.
-    fn chain(self: &Arc<Self>, index: u32, resume: Resume, tally: &mut usize) -> Option<u64> {
+    /// releases, each starting at the clock reading that ended the one before; the others go
+    /// to `outlet`. Returns the reading that ended the last task run here, if the last step
+    /// ended one.
+    fn chain<'s>(
+        self: &'s Arc<Self>,
+        index: u32,
+        resume: Resume,
+        tally: &mut usize,
+        outlet: Outlet<'_, 's>,
+    ) -> Option<u64> {
         let pools = self.pools()?;
         let mut ready = Vec::new();
         let mut next = Some((index, resume));
@@ -164,19 +207,58 @@ impl Shared {
                 continue;
             };
             next = Some((head, Resume::first_at(now)));
-            if rest.len() > BATCH {
-                let me = self.clone();
-                let batch = rest.to_vec();
-                pools.main.spawn(move || {
-                    let ended = me.split(&batch, GRAIN);
-                    me.add_done(ended);
-                });
-            } else {
-                for &other in rest {
-                    self.spawn_job(pools, other, Resume::FIRST);
-                }
+            match outlet {
+                Outlet::Scoped(scope) => self.spawn_scoped(pools, scope, rest),
+                Outlet::Detached => self.spawn_detached(pools, rest),
             }
         }
         now
     }
+
+    /// Hands `tasks` to the run's scope: one job each, or one self-splitting batch when there
+    /// are many.
+    fn spawn_scoped<'s>(self: &'s Arc<Self>, pools: &'s Pools, scope: &Scope<'s>, tasks: &[u32]) {
+        if tasks.len() > BATCH {
+            let batch = tasks.to_vec();
+            scope.spawn(move |scope| {
+                let ended = self.split(&batch, GRAIN, Outlet::Scoped(scope));
+                self.count_scoped(pools, ended);
+            });
+            return;
+        }
+        for &task in tasks {
+            // A task with a timeout moves on to its own pool from the job.
+            scope.spawn(move |scope| {
+                let mut tally = 0;
+                self.chain(task, Resume::FIRST, &mut tally, Outlet::Scoped(scope));
+                self.count_scoped(pools, tally);
+            });
+        }
+    }
+
+    /// Hands `tasks` to the pool as jobs that hold the run: one job each, or one
+    /// self-splitting batch when there are many.
+    fn spawn_detached(self: &Arc<Self>, pools: &Pools, tasks: &[u32]) {
+        if tasks.len() > BATCH {
+            let me = self.clone();
+            let batch = tasks.to_vec();
+            pools.main.spawn(move || {
+                let ended = me.split(&batch, GRAIN, Outlet::Detached);
+                me.add_done(ended);
+            });
+            return;
+        }
+        for &task in tasks {
+            self.spawn_job(pools, task, Resume::FIRST);
+        }
+    }
+}
+
+/// Where a worker sends the dependents it released beyond the one it runs next.
+#[derive(Clone, Copy)]
+enum Outlet<'a, 's> {
+    /// Jobs of the run's scope (everything released on the pool's own threads).
+    Scoped(&'a Scope<'s>),
+    /// Jobs of their own, holding the run (what a completion or a timer released).
+    Detached,
 }
