@@ -47,22 +47,23 @@ impl<'a> TaskContext<'a> {
         cell: Option<Arc<AttemptCell>>,
     ) -> TaskContext<'a> {
         let task = &shared.graph.tasks[index as usize];
-        let mut ctx = TaskContext {
+        let (args, kwargs) = match task.injects {
+            // Built right in the returned context; nothing is copied there afterwards.
+            Injects::Nothing => (Cow::Borrowed(&task.args[..]), Cow::Borrowed(task.kwargs())),
+            _ => arguments(shared, task, index),
+        };
+        TaskContext {
             shared,
             task,
             index,
             attempt,
             first_start_ns,
-            args: Cow::Borrowed(&task.args[..]),
-            kwargs: Cow::Borrowed(task.kwargs()),
+            args,
+            kwargs,
             cell: cell.map_or_else(OnceCell::new, OnceCell::from),
             traced: RefCell::new(Vec::new()),
             completion_taken: Cell::new(false),
-        };
-        if task.injects != Injects::Nothing {
-            inject(shared, task, index, &mut ctx.args, &mut ctx.kwargs);
         }
-        ctx
     }
 
     /// The task's name (lowercase).

@@ -102,7 +102,8 @@ impl Records {
         self.slots[index as usize].head.load(Ordering::Acquire) != 0
     }
 
-    /// Writes and publishes the record of `index`, which the caller claimed.
+    /// Writes and publishes the record of `index`, which the caller claimed. A scalar
+    /// `result` is read where it lies; anything larger is taken out of it.
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn write(
@@ -112,16 +113,16 @@ impl Records {
         attempts: u32,
         start_ns: u64,
         end_ns: u64,
-        result: Value,
+        result: &mut Value,
         detail: Option<Box<Detail>>,
     ) {
         let slot = &self.slots[index as usize];
         let (kind, bits, heap) = match result {
             Value::Null => (NULL, 0, None),
-            Value::Bool(b) => (BOOL, u64::from(b), None),
-            Value::Int(i) => (INT, i as u64, None),
+            Value::Bool(b) => (BOOL, u64::from(*b), None),
+            Value::Int(i) => (INT, *i as u64, None),
             Value::Float(f) => (FLOAT, f.to_bits(), None),
-            other => (EXTRA, 0, Some(other)),
+            other => (EXTRA, 0, Some(std::mem::take(other))),
         };
         if heap.is_some() || detail.is_some() {
             let extra = Extra {

@@ -4,8 +4,9 @@
 //!
 //! Each task has an atomic count of dependencies still running (its top bit says that one of
 //! them did not succeed) and a record slot that is written once. A task ends when one thread
-//! fills its slot; that thread alone counts it and releases its dependents, and anyone who
-//! comes later (a late callback, a cancellation sweep) finds the slot full and backs off.
+//! claims its slot; that thread alone writes it, counts the task and releases its dependents,
+//! and anyone who comes later (a late callback, a cancellation sweep) finds the slot taken and
+//! backs off.
 //! Nothing ever rescans the graph while it runs.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -334,7 +335,7 @@ impl Shared {
         let now = self.now_ns();
         let Final {
             status,
-            result,
+            mut result,
             error,
             attempts,
             first_start_ns,
@@ -352,7 +353,7 @@ impl Shared {
             None => None,
         };
         let records = &self.records;
-        records.write(index, status, attempts, start, now, result, detail);
+        records.write(index, status, attempts, start, now, &mut result, detail);
         self.ended(index, status, ready, tally);
         Some(now)
     }
@@ -362,7 +363,7 @@ impl Shared {
     fn succeed(
         &self,
         index: u32,
-        result: Value,
+        result: &mut Value,
         attempts: u32,
         first_start_ns: u64,
         ready: &mut Vec<u32>,
@@ -412,7 +413,7 @@ impl Shared {
             let now = self.now_ns();
             let detail = crate::logs::log_detail(self.log_end(task, status, None));
             self.records
-                .write(task, status, 0, now, now, Value::Null, detail);
+                .write(task, status, 0, now, now, &mut Value::Null, detail);
             self.count_end(task, status, tally);
             self.release(task, false, ready, &mut skipped);
         }
@@ -480,7 +481,7 @@ impl Shared {
             let attempts = u32::from(self.state[index as usize].load(Ordering::Relaxed) == STARTED);
             let detail = crate::logs::log_detail(self.log_end(index, Status::Cancelled, None));
             let status = Status::Cancelled;
-            (self.records).write(index, status, attempts, now, now, Value::Null, detail);
+            (self.records).write(index, status, attempts, now, now, &mut Value::Null, detail);
             self.count_end(index, status, &mut ended);
         }
         ended
@@ -549,7 +550,7 @@ impl Shared {
             watch.end(&mut outcome);
             let cell = ctx.cell.take();
             if cell.is_none() {
-                if let Outcome::Success(result) = outcome {
+                if let Outcome::Success(result) = &mut outcome {
                     // The common case, kept apart so that the result goes straight from the
                     // callback's answer to the record.
                     let attempts = resume.attempt;
@@ -584,8 +585,9 @@ impl Shared {
                 },
             };
             match outcome {
-                Ok(result) => {
+                Ok(mut result) => {
                     let attempts = resume.attempt;
+                    let result = &mut result;
                     return self.succeed(index, result, attempts, first_start_ns, ready, tally);
                 }
                 Err(_) if self.cancel.is_cancelled() => {

@@ -8,12 +8,17 @@
 //! handed over as one batch that splits itself when there are many (a fan-out of a hundred
 //! thousand costs one spawn, not a hundred thousand).
 //!
-//! Ended tasks are counted on the thread and the counts travel back up the join tree, so the
-//! run's shared counter is touched once per job rather than once per task. That is only sound
-//! if no job on the pool can block for good: a worker waiting in `join` runs other jobs, and a
-//! job that never returns would hold the counts of every frame below it. Tasks with a timeout
-//! (the one kind of callback a run may abandon while it still runs) therefore run on a second
-//! pool of their own, one task per job, with no `join` there at all.
+//! Everything released on the pool's own threads runs inside one rayon scope that the first
+//! job opens: its jobs borrow the run instead of holding a reference count on it. Ended tasks
+//! are counted on the thread, the counts travel back up the join tree, and a scope job adds
+//! its count to its worker's own counter; those join the run's shared counter once the scope
+//! is over. The run's shared counter is thus touched once per run rather than once per task,
+//! and what a completion or a timer releases from outside the pool runs as jobs that hold the
+//! run and count on the shared counter directly. That is only sound if no job on the pool can
+//! block for good: a worker waiting in `join` or in the scope runs other jobs, and a job that
+//! never returns would hold the counts of every frame below it. Tasks with a timeout (the one
+//! kind of callback a run may abandon while it still runs) therefore run on a second pool of
+//! their own, one task per job, with no `join` there at all.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
