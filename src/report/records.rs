@@ -96,6 +96,16 @@ impl Records {
                 .is_ok()
     }
 
+    /// Waits until the record of `index`, claimed by another thread, is published. Between
+    /// the claim and the publication that thread runs no callback, only the engine's own
+    /// bookkeeping and log writes, so the wait is short.
+    pub(crate) fn await_published(&self, index: u32) {
+        let head = &self.slots[index as usize].head;
+        while head.load(Ordering::Acquire) == CLAIMED {
+            std::thread::yield_now();
+        }
+    }
+
     /// Whether the record of `index` is claimed or written.
     #[inline]
     pub(crate) fn is_taken(&self, index: u32) -> bool {

@@ -329,10 +329,12 @@ impl Shared {
         ready: &mut Vec<u32>,
         tally: &mut usize,
     ) -> Option<u64> {
-        if !self.records.claim(index) {
+        // The log lines come before the claim, so that nothing between the claim and the
+        // record's publication can call back into the host (a cancellation sweep waits for
+        // claimed records to be published).
+        if self.is_ended(index) {
             return None;
         }
-        let now = self.now_ns();
         let Final {
             status,
             mut result,
@@ -340,17 +342,21 @@ impl Shared {
             attempts,
             first_start_ns,
         } = end;
-        let start = if first_start_ns == UNSET {
-            now
-        } else {
-            first_start_ns
-        };
         let detail = match error {
             Some(error) => Some(self.failure_detail(index, status, *error)),
             None if self.graph.logs.get(index).is_some() => {
                 crate::logs::log_detail(self.log_end(index, status, None))
             }
             None => None,
+        };
+        if !self.records.claim(index) {
+            return None;
+        }
+        let now = self.now_ns();
+        let start = if first_start_ns == UNSET {
+            now
+        } else {
+            first_start_ns
         };
         let records = &self.records;
         records.write(index, status, attempts, start, now, &mut result, detail);
@@ -369,15 +375,15 @@ impl Shared {
         ready: &mut Vec<u32>,
         tally: &mut usize,
     ) -> Option<u64> {
-        if !self.records.claim(index) {
-            return None;
-        }
-        let now = self.now_ns();
         let status = Status::Success;
         let detail = match self.graph.logs.get(index) {
             Some(_) => crate::logs::log_detail(self.log_end(index, status, None)),
             None => None,
         };
+        if !self.records.claim(index) {
+            return None;
+        }
+        let now = self.now_ns();
         let records = &self.records;
         records.write(index, status, attempts, first_start_ns, now, result, detail);
         self.ended(index, status, ready, tally);
@@ -402,7 +408,7 @@ impl Shared {
     #[inline(never)]
     fn skip(&self, mut skipped: Vec<u32>, ready: &mut Vec<u32>, tally: &mut usize) {
         while let Some(task) = skipped.pop() {
-            if !self.records.claim(task) {
+            if self.is_ended(task) {
                 continue;
             }
             let status = if self.cancel.is_cancelled() {
@@ -410,8 +416,11 @@ impl Shared {
             } else {
                 Status::Skipped
             };
-            let now = self.now_ns();
             let detail = crate::logs::log_detail(self.log_end(task, status, None));
+            if !self.records.claim(task) {
+                continue;
+            }
+            let now = self.now_ns();
             self.records
                 .write(task, status, 0, now, now, &mut Value::Null, detail);
             self.count_end(task, status, tally);
@@ -475,11 +484,17 @@ impl Shared {
         let mut ended = 0;
         let now = self.now_ns();
         for index in 0..self.total() as u32 {
+            if self.is_ended(index) {
+                // A report built right after the sweep must not change under its reader.
+                self.records.await_published(index);
+                continue;
+            }
+            let detail = crate::logs::log_detail(self.log_end(index, Status::Cancelled, None));
             if !self.records.claim(index) {
+                self.records.await_published(index);
                 continue;
             }
             let attempts = u32::from(self.state[index as usize].load(Ordering::Relaxed) == STARTED);
-            let detail = crate::logs::log_detail(self.log_end(index, Status::Cancelled, None));
             let status = Status::Cancelled;
             (self.records).write(index, status, attempts, now, now, &mut Value::Null, detail);
             self.count_end(index, status, &mut ended);
