@@ -209,3 +209,91 @@ impl<'a> Record<'a> {
         self.extra?.detail.as_deref()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::TaskError;
+
+    fn written(mut value: Value, status: Status, detail: Option<Box<Detail>>) -> Records {
+        let records = Records::new(1);
+        assert!(records.claim(0));
+        records.write(0, status, 3, 10, 25, &mut value, detail);
+        records
+    }
+
+    #[test]
+    fn a_slot_is_claimed_once() {
+        let records = Records::new(2);
+        assert!(!records.is_taken(0));
+        assert!(records.claim(0));
+        assert!(!records.claim(0));
+        assert!(records.is_taken(0));
+        assert!(records.get(0).is_none(), "claimed but not yet published");
+        assert!(records.claim(1));
+    }
+
+    #[test]
+    fn every_kind_of_result_reads_back() {
+        let text = Value::Text("a text".into());
+        for value in [
+            Value::Null,
+            Value::Bool(true),
+            Value::Int(-7),
+            Value::Int(i64::MIN),
+            Value::Float(2.5),
+            text,
+        ] {
+            let records = written(value.clone(), Status::Success, None);
+            assert_eq!(records.result(0), Some(value.clone()));
+            let record = records.get(0).unwrap();
+            assert_eq!(record.status, Status::Success);
+            assert_eq!(
+                (record.attempts, record.start_ns, record.end_ns),
+                (3, 10, 25)
+            );
+        }
+    }
+
+    #[test]
+    fn a_failure_keeps_its_detail_and_has_no_result() {
+        let detail = Detail {
+            error: Some(TaskError::new("boom")),
+            log_error: None,
+        };
+        let records = written(Value::Null, Status::Errored, Some(Box::new(detail)));
+        let record = records.get(0).unwrap();
+        assert_eq!(record.status, Status::Errored);
+        assert_eq!(
+            record.detail().unwrap().error.as_ref().unwrap().message,
+            "boom"
+        );
+        assert_eq!(records.result(0), None);
+    }
+
+    #[test]
+    fn a_success_with_a_scalar_result_keeps_its_log_error() {
+        let detail = Detail {
+            error: None,
+            log_error: Some("disk full".into()),
+        };
+        let records = written(Value::Int(4), Status::Success, Some(Box::new(detail)));
+        let record = records.get(0).unwrap();
+        assert_eq!(record.result(), Value::Int(4));
+        let log_error = record.detail().unwrap().log_error.as_deref();
+        assert_eq!(log_error, Some("disk full"));
+    }
+
+    #[test]
+    fn statuses_survive_the_packing() {
+        for status in [
+            Status::Success,
+            Status::Errored,
+            Status::Skipped,
+            Status::Cancelled,
+        ] {
+            let records = written(Value::Null, status, None);
+            assert_eq!(records.status(0), Some(status));
+        }
+    }
+}
