@@ -344,10 +344,7 @@ impl Shared {
         } = end;
         let detail = match error {
             Some(error) => Some(self.failure_detail(index, status, *error)),
-            None if self.graph.logs.get(index).is_some() => {
-                crate::logs::log_detail(self.log_end(index, status, None))
-            }
-            None => None,
+            None => self.end_line(index, status),
         };
         if !self.records.claim(index) {
             return None;
@@ -376,10 +373,7 @@ impl Shared {
         tally: &mut usize,
     ) -> Option<u64> {
         let status = Status::Success;
-        let detail = match self.graph.logs.get(index) {
-            Some(_) => crate::logs::log_detail(self.log_end(index, status, None)),
-            None => None,
-        };
+        let detail = self.end_line(index, status);
         if !self.records.claim(index) {
             return None;
         }
@@ -388,6 +382,14 @@ impl Shared {
         records.write(index, status, attempts, first_start_ns, now, result, detail);
         self.ended(index, status, ready, tally);
         Some(now)
+    }
+
+    /// Writes the end line of a task that has a log file; returns the problem writing it, if
+    /// any, as a record detail. A task without a log costs one check here, not a call.
+    #[inline(always)]
+    fn end_line(&self, index: u32, status: Status) -> Option<Box<crate::report::Detail>> {
+        self.graph.logs.get(index)?;
+        crate::logs::log_detail(self.log_end(index, status, None))
     }
 
     /// Counts `index`, whose record was just written, and releases its dependents.
