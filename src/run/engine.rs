@@ -485,21 +485,29 @@ impl Shared {
     pub(crate) fn sweep_cancelled(&self) -> usize {
         let mut ended = 0;
         let now = self.now_ns();
+        let status = Status::Cancelled;
         for index in 0..self.total() as u32 {
-            if self.is_ended(index) {
-                // A report built right after the sweep must not change under its reader.
-                self.records.await_published(index);
-                continue;
+            if !self.is_ended(index) {
+                let detail = crate::logs::log_detail(self.log_end(index, status, None));
+                if self.records.claim(index) {
+                    let started = self.state[index as usize].load(Ordering::Relaxed) == STARTED;
+                    let attempts = u32::from(started);
+                    (self.records).write(
+                        index,
+                        status,
+                        attempts,
+                        now,
+                        now,
+                        &mut Value::Null,
+                        detail,
+                    );
+                    self.count_end(index, status, &mut ended);
+                    continue;
+                }
             }
-            let detail = crate::logs::log_detail(self.log_end(index, Status::Cancelled, None));
-            if !self.records.claim(index) {
-                self.records.await_published(index);
-                continue;
-            }
-            let attempts = u32::from(self.state[index as usize].load(Ordering::Relaxed) == STARTED);
-            let status = Status::Cancelled;
-            (self.records).write(index, status, attempts, now, now, &mut Value::Null, detail);
-            self.count_end(index, status, &mut ended);
+            // Another thread ended it: a report built right after the sweep must not change
+            // under its reader.
+            self.records.await_published(index);
         }
         ended
     }
