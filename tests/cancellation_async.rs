@@ -85,6 +85,49 @@ fn cancelling_mid_run_stops_new_tasks_and_returns_promptly() {
 }
 
 #[test]
+fn a_task_that_ends_after_the_cancel_leaves_the_report_unchanged() {
+    timed(|| {
+        let token = CancelToken::new();
+        let (started, wait_started) = mpsc::channel();
+        let (release, wait_release) = mpsc::channel::<()>();
+        let (returned, wait_returned) = mpsc::channel();
+        let (started, wait_release) = (Mutex::new(started), Mutex::new(wait_release));
+        let returned = Mutex::new(returned);
+        // Ignores its token and succeeds once released, after the run has returned.
+        let stubborn = Task::new("stubborn", move |_| {
+            let _ = started.lock().unwrap().send(());
+            let _ = wait_release.lock().unwrap().recv();
+            let _ = returned.lock().unwrap().send(());
+            Ok::<_, TaskError>(7)
+        });
+        let mut tasks = vec![stubborn];
+        tasks.extend((0..12).map(|i| common::ok(&format!("next{i}"), i).after("stubborn")));
+        let process = Process::new("late", tasks).unwrap();
+        let canceller = token.clone();
+        let cancel_thread = thread::spawn(move || {
+            wait_started.recv().unwrap();
+            canceller.cancel();
+        });
+        let options = RunOptions::new().parallel(true).cancel_token(token);
+        let report = process.run(options).unwrap();
+        cancel_thread.join().unwrap();
+        let before = report.to_json();
+        let entry = report.entry("stubborn").unwrap();
+        assert_eq!((entry.status(), entry.attempts()), (Status::Cancelled, 1));
+
+        release.send(()).unwrap();
+        wait_returned.recv().unwrap();
+        // Give the late success every chance to reach the records.
+        thread::sleep(Duration::from_millis(20));
+        let entry = report.entry("stubborn").unwrap();
+        assert_eq!(entry.status(), Status::Cancelled);
+        assert_eq!(entry.result(), None);
+        assert_eq!(report.counts().cancelled, 13);
+        assert_eq!(report.to_json(), before, "the report did not change");
+    });
+}
+
+#[test]
 fn a_token_cancelled_before_the_run_cancels_everything() {
     timed(|| {
         let token = CancelToken::new();

@@ -6,7 +6,7 @@
 mod json;
 mod records;
 
-pub(crate) use records::{Record, Records};
+pub(crate) use records::{Record, Records, Swept};
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};

@@ -1,19 +1,30 @@
 //! The table a run writes each task's record into, once, and its report reads.
 //!
-//! A record is a few plain words per task: a head that packs the status, the kind of a scalar
+//! A record is four plain words per task: a head that packs the status, the kind of a scalar
 //! result and the attempt count, the two timestamps, and the scalar result's bits. What does
-//! not fit in words (a result behind a pointer, a failure, a log error) goes to a box on the
-//! side. Ending a task costs one compare-and-swap (the claim that makes it end exactly once)
-//! and a few stores, and the hot path never copies a whole record or result around.
+//! not fit in words (a result behind a pointer, a failure, a log error) goes to a box in a
+//! second, parallel array, which a task that ends with a scalar result never touches. Ending a
+//! task costs one compare-and-swap (the claim that makes it end exactly once) and a few
+//! stores, and the hot path never copies a whole record or result around.
+//!
+//! Both arrays are kept under 32 bytes per task so that the tables of a million-task run stay
+//! below the size from which the system allocator maps fresh pages for every run (and pays a
+//! page fault for each of them) rather than reusing memory it already has.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
+
+use once_cell::race::OnceBox;
 
 use super::{Detail, Status};
 use crate::value::Value;
 
 /// A head that is claimed by a thread writing the record but not yet published.
 const CLAIMED: u64 = 1;
+
+/// The result word of a task that started and has not ended.
+const STARTED: u64 = u64::MAX;
 
 /// Result kinds kept in the head; `EXTRA` means the result is in the side box.
 const NULL: u64 = 0;
@@ -22,17 +33,19 @@ const INT: u64 = 2;
 const FLOAT: u64 = 3;
 const EXTRA: u64 = 4;
 
-/// One task's record.
+/// Set in a head whose record has parts in the extras array.
+const WITH_EXTRA: u64 = 1 << 16;
+
+/// The words of one task's record.
 #[derive(Default)]
 struct Slot {
     /// 0 before the task ended, `CLAIMED` while its record is written, then
-    /// `status + 2 | kind << 8 | attempts << 32`.
+    /// `status + 2 | kind << 8 | WITH_EXTRA? | attempts << 32`.
     head: AtomicU64,
     start_ns: AtomicU64,
     end_ns: AtomicU64,
     /// A scalar result's bits.
     bits: AtomicU64,
-    extra: OnceLock<Box<Extra>>,
 }
 
 /// The parts of a record that do not fit in words.
@@ -42,9 +55,75 @@ struct Extra {
     detail: Option<Box<Detail>>,
 }
 
-/// One record slot per task, in task-index order.
+/// One record slot per task, and one place for its extra parts, in task-index order.
 pub(crate) struct Records {
     slots: Box<[Slot]>,
+    extras: Box<[OnceBox<Extra>]>,
+    /// What a cancellation decided for the tasks that had not ended, over their slots.
+    swept: OnceLock<Swept>,
+}
+
+/// The tasks a cancellation ended without writing their slots.
+///
+/// In a run without an observer, the thread that runs a task writes its record without
+/// claiming the slot first, so a cancellation sweep may not write that slot too. It writes
+/// its verdict here instead, and a record found here overrides the slot: a task that ends
+/// after the sweep changes neither the report nor what the run counted.
+pub(crate) struct Swept {
+    at_ns: u64,
+    /// One bit per task.
+    cancelled: Vec<u64>,
+    /// One bit per task: it had started when the run was cancelled.
+    started: Vec<u64>,
+    /// Parts that do not fit in bits (a log file that refused the cancelled line).
+    extras: HashMap<u32, Extra>,
+}
+
+impl Swept {
+    /// An empty verdict for `tasks` tasks, taken at `at_ns`.
+    pub(crate) fn new(tasks: usize, at_ns: u64) -> Swept {
+        let words = tasks.div_ceil(64);
+        Swept {
+            at_ns,
+            cancelled: vec![0; words],
+            started: vec![0; words],
+            extras: HashMap::new(),
+        }
+    }
+
+    /// Ends `index` as cancelled, after `attempts` (0 or 1) attempts.
+    pub(crate) fn cancel(&mut self, index: u32, attempts: u32, detail: Option<Box<Detail>>) {
+        let (word, bit) = (index as usize / 64, 1u64 << (index % 64));
+        self.cancelled[word] |= bit;
+        if attempts > 0 {
+            self.started[word] |= bit;
+        }
+        if detail.is_some() {
+            let result = Value::Null;
+            self.extras.insert(index, Extra { result, detail });
+        }
+    }
+
+    fn has(&self, index: u32) -> bool {
+        let (word, bit) = (index as usize / 64, 1u64 << (index % 64));
+        self.cancelled.get(word).is_some_and(|w| w & bit != 0)
+    }
+
+    fn record(&self, index: u32) -> Option<Record<'_>> {
+        if !self.has(index) {
+            return None;
+        }
+        let started = self.started[index as usize / 64] & 1u64 << (index % 64) != 0;
+        Some(Record {
+            status: Status::Cancelled,
+            attempts: u32::from(started),
+            start_ns: self.at_ns,
+            end_ns: self.at_ns,
+            kind: NULL,
+            bits: 0,
+            extra: self.extras.get(&index),
+        })
+    }
 }
 
 /// What a finished task's record says, read from its slot.
@@ -78,12 +157,24 @@ impl Records {
     pub(crate) fn new(tasks: usize) -> Records {
         Records {
             slots: (0..tasks).map(|_| Slot::default()).collect(),
+            extras: (0..tasks).map(|_| OnceBox::new()).collect(),
+            swept: OnceLock::new(),
         }
     }
 
     /// How many slots there are.
     pub(crate) fn len(&self) -> usize {
         self.slots.len()
+    }
+
+    /// Lays a cancellation's verdict over the slots; false if one was laid already.
+    pub(crate) fn overrule(&self, swept: Swept) -> bool {
+        self.swept.set(swept).is_ok()
+    }
+
+    /// Whether a cancellation's verdict was laid over the slots.
+    pub(crate) fn is_overruled(&self) -> bool {
+        self.swept.get().is_some()
     }
 
     /// Takes the right to write the record of `index`; false when someone else has it.
@@ -96,6 +187,25 @@ impl Records {
                 .is_ok()
     }
 
+    /// Marks `index` started unless its record is taken already (false then). The mark lives
+    /// in the slot's result word, which no one reads before the record is published with a
+    /// scalar result, and it brings the slot into this core's cache before the task ends.
+    #[inline]
+    pub(crate) fn begin(&self, index: u32) -> bool {
+        let slot = &self.slots[index as usize];
+        if slot.head.load(Ordering::Acquire) != 0 {
+            return false;
+        }
+        slot.bits.store(STARTED, Ordering::Relaxed);
+        true
+    }
+
+    /// Whether `index` was marked started; read by whoever claimed its record before writing
+    /// it.
+    pub(crate) fn was_started(&self, index: u32) -> bool {
+        self.slots[index as usize].bits.load(Ordering::Relaxed) == STARTED
+    }
+
     /// Waits until the record of `index`, claimed by another thread, is published. Between
     /// the claim and the publication that thread runs no callback, only the engine's own
     /// bookkeeping and log writes, so the wait is short.
@@ -106,13 +216,15 @@ impl Records {
         }
     }
 
-    /// Whether the record of `index` is claimed or written.
+    /// Whether the record of `index` is claimed or written, or a cancellation ended it.
     #[inline]
     pub(crate) fn is_taken(&self, index: u32) -> bool {
         self.slots[index as usize].head.load(Ordering::Acquire) != 0
+            || self.swept.get().is_some_and(|s| s.has(index))
     }
 
-    /// Writes and publishes the record of `index`, which the caller claimed. A scalar
+    /// Writes and publishes the record of `index`, which the caller claimed or is the only
+    /// thread that may write (see [`Swept`]). A scalar
     /// `result` is read where it lies; anything larger is taken out of it.
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
@@ -134,24 +246,29 @@ impl Records {
             Value::Float(f) => (FLOAT, f.to_bits(), None),
             other => (EXTRA, 0, Some(std::mem::take(other))),
         };
+        let mut flags = 0;
         if heap.is_some() || detail.is_some() {
+            flags = WITH_EXTRA;
             let extra = Extra {
                 result: heap.unwrap_or_default(),
                 detail,
             };
             // The claim makes this the only write.
-            let _ = slot.extra.set(Box::new(extra));
+            let _ = self.extras[index as usize].set(Box::new(extra));
         }
         slot.start_ns.store(start_ns, Ordering::Relaxed);
         slot.end_ns.store(end_ns, Ordering::Relaxed);
         slot.bits.store(bits, Ordering::Relaxed);
-        let head = (status as u64 + 2) | kind << 8 | u64::from(attempts) << 32;
+        let head = (status as u64 + 2) | kind << 8 | flags | u64::from(attempts) << 32;
         slot.head.store(head, Ordering::Release);
     }
 
     /// The published record of `index`, if there is one.
     #[inline]
     pub(crate) fn get(&self, index: u32) -> Option<Record<'_>> {
+        if let Some(record) = self.swept.get().and_then(|s| s.record(index)) {
+            return Some(record);
+        }
         let slot = &self.slots[index as usize];
         let head = slot.head.load(Ordering::Acquire);
         if head <= CLAIMED {
@@ -164,13 +281,19 @@ impl Records {
             end_ns: slot.end_ns.load(Ordering::Relaxed),
             kind: head >> 8 & 0xff,
             bits: slot.bits.load(Ordering::Relaxed),
-            extra: slot.extra.get().map(|b| &**b),
+            extra: match head & WITH_EXTRA {
+                0 => None,
+                _ => self.extras[index as usize].get(),
+            },
         })
     }
 
     /// The status of `index`, if its record is published.
     #[inline]
     pub(crate) fn status(&self, index: u32) -> Option<Status> {
+        if self.swept.get().is_some_and(|s| s.has(index)) {
+            return Some(Status::Cancelled);
+        }
         let head = self.slots[index as usize].head.load(Ordering::Acquire);
         (head > CLAIMED).then(|| status_of(head))
     }
@@ -282,6 +405,38 @@ mod tests {
         assert_eq!(record.result(), Value::Int(4));
         let log_error = record.detail().unwrap().log_error.as_deref();
         assert_eq!(log_error, Some("disk full"));
+    }
+
+    #[test]
+    fn a_verdict_overrides_the_slots_it_covers() {
+        let records = Records::new(3);
+        assert!(records.begin(1));
+        let mut verdict = Swept::new(3, 40);
+        verdict.cancel(1, 1, None);
+        verdict.cancel(2, 0, None);
+        assert!(records.overrule(verdict));
+        assert!(!records.overrule(Swept::new(3, 50)), "one verdict per run");
+        assert!(records.is_taken(1) && records.is_taken(2));
+        assert!(!records.is_taken(0));
+        // Task 1 ends on its thread after the sweep: the verdict still stands.
+        records.write(1, Status::Success, 1, 5, 60, &mut Value::Int(9), None);
+        let record = records.get(1).unwrap();
+        assert_eq!((record.status, record.attempts), (Status::Cancelled, 1));
+        assert_eq!((record.start_ns, record.end_ns), (40, 40));
+        assert_eq!(records.result(1), None);
+        assert_eq!(records.get(2).unwrap().attempts, 0);
+        assert_eq!(records.status(2), Some(Status::Cancelled));
+        assert_eq!(records.status(0), None);
+    }
+
+    #[test]
+    fn a_begun_task_can_no_longer_begin_once_its_record_is_taken() {
+        let records = Records::new(1);
+        assert!(!records.was_started(0));
+        assert!(records.begin(0));
+        assert!(records.was_started(0));
+        assert!(records.claim(0));
+        assert!(!records.begin(0));
     }
 
     #[test]

@@ -10,7 +10,7 @@
 //! Nothing ever rescans the graph while it runs.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -24,13 +24,9 @@ use crate::context::TaskContext;
 use crate::error::{ErrorKind, RunError, TaskError};
 use crate::graph::Graph;
 use crate::logs::Level;
-use crate::report::{Records, Report, Status};
+use crate::report::{Records, Report, Status, Swept};
 use crate::task::{Outcome, TriggerRule};
 use crate::value::Value;
-
-/// Whether a task ever started, for the attempt count of a task ended by a cancellation.
-const WAITING: u8 = 0;
-const STARTED: u8 = 1;
 
 /// Set in a task's waiting count when one of its dependencies did not succeed.
 const BLOCKED: u32 = 1 << 31;
@@ -56,6 +52,12 @@ pub(crate) struct Resume {
 }
 
 const UNSET: u64 = u64::MAX;
+
+/// What the call of a callback tells the attempt loop, instead of a clock reading that ended
+/// the task: the callback answered something other than a plain success...
+const ANSWERED: u64 = u64::MAX;
+/// ...or it succeeded, but something else (a cancellation) had ended the task already.
+const ENDED_ELSEWHERE: u64 = u64::MAX - 1;
 
 impl Resume {
     pub(crate) const FIRST: Resume = Resume {
@@ -120,9 +122,10 @@ pub(crate) struct Shared {
     pub(crate) cancel: CancelToken,
     pub(crate) mode: Mode,
     waiting: Box<[AtomicU32]>,
-    state: Box<[AtomicU8]>,
     pub(crate) records: Arc<Records>,
     done: Padded<AtomicUsize>,
+    /// Whether any task errored, set before its record is published.
+    any_errored: AtomicBool,
     /// With an observer: tasks whose end event has been numbered.
     announced: AtomicUsize,
     /// Raw clock reading at the run's start; task timestamps count from it.
@@ -156,7 +159,6 @@ impl Shared {
         let waiting = (0..n as u32)
             .map(|i| AtomicU32::new(topology.dependency_count(i)))
             .collect();
-        let state = (0..n).map(|_| AtomicU8::new(WAITING)).collect();
         let records = Records::new(n);
         let started_at = SystemTime::now();
         let seed = started_at
@@ -169,9 +171,9 @@ impl Shared {
             cancel,
             mode,
             waiting,
-            state,
             records: Arc::new(records),
             done: Padded(AtomicUsize::new(0)),
+            any_errored: AtomicBool::new(false),
             announced: AtomicUsize::new(0),
             origin: clock::raw(),
             started: Instant::now(),
@@ -349,6 +351,9 @@ impl Shared {
         if !self.records.claim(index) {
             return None;
         }
+        if status == Status::Errored {
+            self.any_errored.store(true, Ordering::Relaxed);
+        }
         let now = self.now_ns();
         let start = if first_start_ns == UNSET {
             now
@@ -374,7 +379,10 @@ impl Shared {
     ) -> Option<u64> {
         let status = Status::Success;
         let detail = self.end_line(index, status);
-        if !self.records.claim(index) {
+        // Only an observer's exactly-once end events need the claim: without one, nothing
+        // else may write the record of a task whose callback answered on this thread (a
+        // cancellation overrules it instead, see `sweep_cancelled`).
+        if self.observer.is_some() && !self.records.claim(index) {
             return None;
         }
         let now = self.now_ns();
@@ -482,7 +490,15 @@ impl Shared {
     }
 
     /// Ends every task that has not ended as cancelled; returns how many it ended.
+    ///
+    /// Without an observer the verdict is laid over the records rather than written into
+    /// them, since a task's own thread writes its record without claiming it; a task that
+    /// ends after the sweep then changes nothing a report shows. With an observer every
+    /// record is claimed, so that each task gets exactly one end event.
     pub(crate) fn sweep_cancelled(&self) -> usize {
+        if self.observer.is_none() {
+            return self.overrule_unended();
+        }
         let mut ended = 0;
         let now = self.now_ns();
         let status = Status::Cancelled;
@@ -490,8 +506,7 @@ impl Shared {
             if !self.is_ended(index) {
                 let detail = crate::logs::log_detail(self.log_end(index, status, None));
                 if self.records.claim(index) {
-                    let started = self.state[index as usize].load(Ordering::Relaxed) == STARTED;
-                    let attempts = u32::from(started);
+                    let attempts = u32::from(self.records.was_started(index));
                     (self.records).write(
                         index,
                         status,
@@ -512,16 +527,35 @@ impl Shared {
         ended
     }
 
+    /// [`Shared::sweep_cancelled`] without an observer.
+    fn overrule_unended(&self) -> usize {
+        if self.records.is_overruled() {
+            return 0;
+        }
+        let status = Status::Cancelled;
+        let mut swept = Swept::new(self.total(), self.now_ns());
+        let mut ended = 0;
+        for index in 0..self.total() as u32 {
+            if self.records.status(index).is_none() {
+                let detail = crate::logs::log_detail(self.log_end(index, status, None));
+                let attempts = u32::from(self.records.was_started(index));
+                swept.cancel(index, attempts, detail);
+                ended += 1;
+            }
+        }
+        if self.records.overrule(swept) {
+            ended
+        } else {
+            0
+        }
+    }
+
     // ---- attempts ----------------------------------------------------------------------
 
     /// Marks `index` started; false when it already ended (the run was cancelled). A
     /// cancellation may still end it while it runs; its own end then finds the slot full.
     pub(crate) fn begin(&self, index: u32) -> bool {
-        if self.is_ended(index) {
-            return false;
-        }
-        self.state[index as usize].store(STARTED, Ordering::Relaxed);
-        true
+        self.records.begin(index)
     }
 
     /// Runs attempts of `index` on this thread until the task ends, and then finishes it as
@@ -565,7 +599,28 @@ impl Shared {
             });
             let mut ctx = TaskContext::new(self, index, resume.attempt, first_start_ns, cell);
             let watch = crate::logs::traceback::Watch::start();
-            let mut outcome = invoke(&ctx);
+            let mut outcome = Outcome::Pending;
+            let called = catch_unwind(AssertUnwindSafe(|| {
+                let mut answer = (ctx.task.callback)(&ctx);
+                if let (Outcome::Success(result), None) = (&mut answer, ctx.cell.get()) {
+                    // The common case ends the task right here, reading the result where the
+                    // callback left it: moving the answer out first would copy it through
+                    // memory the callback has just written, and stall.
+                    let attempts = resume.attempt;
+                    let end = self.succeed(index, result, attempts, first_start_ns, ready, tally);
+                    return end.unwrap_or(ENDED_ELSEWHERE);
+                }
+                outcome = answer;
+                ANSWERED
+            }));
+            match called {
+                Ok(ANSWERED) => {}
+                Ok(end) => {
+                    watch.end(&mut outcome);
+                    return (end != ENDED_ELSEWHERE).then_some(end);
+                }
+                Err(payload) => outcome = Outcome::failure(panic_failure(payload)),
+            }
             if matches!(outcome, Outcome::Pending) && !ctx.completion_taken.get() {
                 // Nobody could ever complete this attempt.
                 outcome = Outcome::failure(TaskError::new(
@@ -574,14 +629,6 @@ impl Shared {
             }
             watch.end(&mut outcome);
             let cell = ctx.cell.take();
-            if cell.is_none() {
-                if let Outcome::Success(result) = &mut outcome {
-                    // The common case, kept apart so that the result goes straight from the
-                    // callback's answer to the record.
-                    let attempts = resume.attempt;
-                    return self.succeed(index, result, attempts, first_start_ns, ready, tally);
-                }
-            }
             let outcome: Result<Value, Box<TaskError>> = match cell {
                 None => match outcome {
                     Outcome::Success(value) => Ok(value),
@@ -854,6 +901,9 @@ impl Shared {
     /// For each errored task, the skipped tasks reachable from it through skipped tasks, in
     /// topological order. Iterative; one visit stamp per task serves every failure.
     fn downstream(&self) -> Vec<(u32, Box<[u32]>)> {
+        if !self.any_errored.load(Ordering::Relaxed) {
+            return Vec::new();
+        }
         let status = |i: u32| self.records.status(i);
         let failed: Vec<u32> = (0..self.total() as u32)
             .filter(|&i| status(i) == Some(Status::Errored))
@@ -923,18 +973,13 @@ fn merge_traced(error: &mut TaskError, traced: Vec<crate::error::TracedVar>) {
     }
 }
 
-/// Calls the task's callback, turning a panic into a failure of kind `panic`.
-#[inline(always)]
-fn invoke(ctx: &TaskContext<'_>) -> Outcome {
-    match catch_unwind(AssertUnwindSafe(|| (ctx.task.callback)(ctx))) {
-        Ok(outcome) => outcome,
-        Err(payload) => {
-            let message = payload
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "the callback panicked".to_owned());
-            Outcome::failure(TaskError::with_kind(ErrorKind::Panic, message))
-        }
-    }
+/// The failure of an attempt whose callback panicked with `payload`: kind `panic`, with the
+/// panic's message.
+fn panic_failure(payload: Box<dyn std::any::Any + Send>) -> TaskError {
+    let message = payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "the callback panicked".to_owned());
+    TaskError::with_kind(ErrorKind::Panic, message)
 }
