@@ -24,7 +24,7 @@ pub struct TaskContext<'a> {
     pub(crate) task: &'a Task,
     pub(crate) index: u32,
     pub(crate) attempt: u32,
-    pub(crate) first_start_ns: u64,
+    pub(crate) first_start: u64,
     pub(crate) args: Cow<'a, [Value]>,
     pub(crate) kwargs: Cow<'a, [(CompactString, Value)]>,
     pub(crate) cell: OnceCell<Arc<AttemptCell>>,
@@ -43,7 +43,7 @@ impl<'a> TaskContext<'a> {
         shared: &'a Arc<Shared>,
         index: u32,
         attempt: u32,
-        first_start_ns: u64,
+        first_start: u64,
         cell: Option<Arc<AttemptCell>>,
     ) -> TaskContext<'a> {
         let task = &shared.graph.tasks[index as usize];
@@ -57,7 +57,7 @@ impl<'a> TaskContext<'a> {
             task,
             index,
             attempt,
-            first_start_ns,
+            first_start,
             args,
             kwargs,
             cell: cell.map_or_else(OnceCell::new, OnceCell::from),
@@ -134,7 +134,7 @@ impl<'a> TaskContext<'a> {
                 &self.shared.cancel,
                 self.index,
                 self.attempt,
-                self.first_start_ns,
+                self.first_start,
                 true,
             ))
         })

@@ -13,6 +13,7 @@ use std::time::{Duration, SystemTime};
 
 use crate::error::{ErrorKind, TaskError, TracedVar};
 use crate::graph::Graph;
+use crate::run::clock;
 use crate::value::Value;
 
 /// How a task ended.
@@ -234,7 +235,9 @@ impl<'r> Entry<'r> {
     /// Time from the first attempt's start to the task's end (monotonic clock); zero for a
     /// task that never started.
     pub fn elapsed(&self) -> Duration {
-        Duration::from_nanos(self.record.end_ns.saturating_sub(self.record.start_ns))
+        Duration::from_nanos(clock::nanos(
+            self.record.end.saturating_sub(self.record.start),
+        ))
     }
 
     /// How many attempts started.
@@ -245,12 +248,12 @@ impl<'r> Entry<'r> {
     /// When the first attempt started (`None` if the task never started).
     pub fn started_at(&self) -> Option<SystemTime> {
         (self.record.attempts > 0)
-            .then(|| self.report.started_at + Duration::from_nanos(self.record.start_ns))
+            .then(|| self.report.started_at + Duration::from_nanos(clock::nanos(self.record.start)))
     }
 
     /// When the task ended (skipped and cancelled tasks end when that was decided).
     pub fn finished_at(&self) -> SystemTime {
-        self.report.started_at + Duration::from_nanos(self.record.end_ns)
+        self.report.started_at + Duration::from_nanos(clock::nanos(self.record.end))
     }
 
     /// The result, for a task that succeeded (a cheap clone: scalars are copied, anything

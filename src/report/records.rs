@@ -42,8 +42,8 @@ struct Slot {
     /// 0 before the task ended, `CLAIMED` while its record is written, then
     /// `status + 2 | kind << 8 | WITH_EXTRA? | attempts << 32`.
     head: AtomicU64,
-    start_ns: AtomicU64,
-    end_ns: AtomicU64,
+    start: AtomicU64,
+    end: AtomicU64,
     /// A scalar result's bits.
     bits: AtomicU64,
 }
@@ -70,7 +70,7 @@ pub(crate) struct Records {
 /// its verdict here instead, and a record found here overrides the slot: a task that ends
 /// after the sweep changes neither the report nor what the run counted.
 pub(crate) struct Swept {
-    at_ns: u64,
+    at: u64,
     /// One bit per task.
     cancelled: Vec<u64>,
     /// One bit per task: it had started when the run was cancelled.
@@ -80,11 +80,11 @@ pub(crate) struct Swept {
 }
 
 impl Swept {
-    /// An empty verdict for `tasks` tasks, taken at `at_ns`.
-    pub(crate) fn new(tasks: usize, at_ns: u64) -> Swept {
+    /// An empty verdict for `tasks` tasks, taken at `at`.
+    pub(crate) fn new(tasks: usize, at: u64) -> Swept {
         let words = tasks.div_ceil(64);
         Swept {
-            at_ns,
+            at,
             cancelled: vec![0; words],
             started: vec![0; words],
             extras: HashMap::new(),
@@ -117,8 +117,8 @@ impl Swept {
         Some(Record {
             status: Status::Cancelled,
             attempts: u32::from(started),
-            start_ns: self.at_ns,
-            end_ns: self.at_ns,
+            start: self.at,
+            end: self.at,
             kind: NULL,
             bits: 0,
             extra: self.extras.get(&index),
@@ -131,10 +131,10 @@ impl Swept {
 pub(crate) struct Record<'a> {
     pub(crate) status: Status,
     pub(crate) attempts: u32,
-    /// Nanoseconds from the run's start to the first attempt's start.
-    pub(crate) start_ns: u64,
-    /// Nanoseconds from the run's start to the task's end.
-    pub(crate) end_ns: u64,
+    /// Clock ticks from the run's start to the first attempt's start.
+    pub(crate) start: u64,
+    /// Clock ticks from the run's start to the task's end.
+    pub(crate) end: u64,
     kind: u64,
     bits: u64,
     extra: Option<&'a Extra>,
@@ -145,8 +145,8 @@ pub(crate) struct Record<'a> {
 pub(crate) const MISSING: Record<'static> = Record {
     status: Status::Cancelled,
     attempts: 0,
-    start_ns: 0,
-    end_ns: 0,
+    start: 0,
+    end: 0,
     kind: NULL,
     bits: 0,
     extra: None,
@@ -233,8 +233,8 @@ impl Records {
         index: u32,
         status: Status,
         attempts: u32,
-        start_ns: u64,
-        end_ns: u64,
+        start: u64,
+        end: u64,
         result: &mut Value,
         detail: Option<Box<Detail>>,
     ) {
@@ -256,8 +256,8 @@ impl Records {
             // The claim makes this the only write.
             let _ = self.extras[index as usize].set(Box::new(extra));
         }
-        slot.start_ns.store(start_ns, Ordering::Relaxed);
-        slot.end_ns.store(end_ns, Ordering::Relaxed);
+        slot.start.store(start, Ordering::Relaxed);
+        slot.end.store(end, Ordering::Relaxed);
         slot.bits.store(bits, Ordering::Relaxed);
         let head = (status as u64 + 2) | kind << 8 | flags | u64::from(attempts) << 32;
         slot.head.store(head, Ordering::Release);
@@ -277,8 +277,8 @@ impl Records {
         Some(Record {
             status: status_of(head),
             attempts: (head >> 32) as u32,
-            start_ns: slot.start_ns.load(Ordering::Relaxed),
-            end_ns: slot.end_ns.load(Ordering::Relaxed),
+            start: slot.start.load(Ordering::Relaxed),
+            end: slot.end.load(Ordering::Relaxed),
             kind: head >> 8 & 0xff,
             bits: slot.bits.load(Ordering::Relaxed),
             extra: match head & WITH_EXTRA {
@@ -371,10 +371,7 @@ mod tests {
             assert_eq!(records.result(0), Some(value.clone()));
             let record = records.get(0).unwrap();
             assert_eq!(record.status, Status::Success);
-            assert_eq!(
-                (record.attempts, record.start_ns, record.end_ns),
-                (3, 10, 25)
-            );
+            assert_eq!((record.attempts, record.start, record.end), (3, 10, 25));
         }
     }
 
@@ -422,7 +419,7 @@ mod tests {
         records.write(1, Status::Success, 1, 5, 60, &mut Value::Int(9), None);
         let record = records.get(1).unwrap();
         assert_eq!((record.status, record.attempts), (Status::Cancelled, 1));
-        assert_eq!((record.start_ns, record.end_ns), (40, 40));
+        assert_eq!((record.start, record.end), (40, 40));
         assert_eq!(records.result(1), None);
         assert_eq!(records.get(2).unwrap().attempts, 0);
         assert_eq!(records.status(2), Some(Status::Cancelled));

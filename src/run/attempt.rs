@@ -27,7 +27,7 @@ const RETRY_ON_RETURN: u8 = 8;
 pub(crate) struct AttemptCell {
     pub(crate) task: u32,
     pub(crate) attempt: u32,
-    pub(crate) first_start_ns: u64,
+    pub(crate) first_start: u64,
     pub(crate) token: CancelToken,
     state: AtomicU8,
     /// What the callback traced once it took a completion handle (and before), for a failure
@@ -53,13 +53,13 @@ impl AttemptCell {
         run_token: &CancelToken,
         task: u32,
         attempt: u32,
-        first_start_ns: u64,
+        first_start: u64,
         executing: bool,
     ) -> AttemptCell {
         AttemptCell {
             task,
             attempt,
-            first_start_ns,
+            first_start,
             token: run_token.child(),
             state: AtomicU8::new(if executing { EXECUTING } else { 0 }),
             traced: Mutex::new(Vec::new()),

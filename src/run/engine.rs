@@ -47,8 +47,8 @@ impl<T> std::ops::Deref for Padded<T> {
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Resume {
     pub(crate) attempt: u32,
-    /// Nanoseconds from the run's start to the first attempt's start, or `UNSET`.
-    pub(crate) first_start_ns: u64,
+    /// Clock ticks from the run's start to the first attempt's start, or `UNSET`.
+    pub(crate) first_start: u64,
 }
 
 const UNSET: u64 = u64::MAX;
@@ -62,22 +62,22 @@ const ENDED_ELSEWHERE: u64 = u64::MAX - 1;
 impl Resume {
     pub(crate) const FIRST: Resume = Resume {
         attempt: 1,
-        first_start_ns: UNSET,
+        first_start: UNSET,
     };
 
-    /// A first attempt that starts at `now_ns` (a reading the caller just took), or reads the
+    /// A first attempt that starts at `now` (a reading the caller just took), or reads the
     /// clock itself when there is none.
-    pub(crate) fn first_at(now_ns: Option<u64>) -> Resume {
+    pub(crate) fn first_at(now: Option<u64>) -> Resume {
         Resume {
             attempt: 1,
-            first_start_ns: now_ns.unwrap_or(UNSET),
+            first_start: now.unwrap_or(UNSET),
         }
     }
 
-    fn next(self, first_start_ns: u64) -> Resume {
+    fn next(self, first_start: u64) -> Resume {
         Resume {
             attempt: self.attempt + 1,
-            first_start_ns,
+            first_start,
         }
     }
 }
@@ -89,18 +89,18 @@ pub(crate) struct Final {
     /// Boxed so that the hot path (success) moves a small value around.
     error: Option<Box<TaskError>>,
     attempts: u32,
-    first_start_ns: u64,
+    first_start: u64,
 }
 
 impl Final {
     /// A task whose attempt `attempts` failed because the run was cancelled while it ran.
-    fn interrupted(attempts: u32, first_start_ns: u64) -> Final {
+    fn interrupted(attempts: u32, first_start: u64) -> Final {
         Final {
             status: Status::Cancelled,
             result: Value::Null,
             error: None,
             attempts,
-            first_start_ns,
+            first_start,
         }
     }
 
@@ -110,7 +110,7 @@ impl Final {
             result: Value::Null,
             error: None,
             attempts: resume.attempt - 1,
-            first_start_ns: resume.first_start_ns,
+            first_start: resume.first_start,
         }
     }
 }
@@ -130,6 +130,8 @@ pub(crate) struct Shared {
     announced: AtomicUsize,
     /// Raw clock reading at the run's start; task timestamps count from it.
     origin: u64,
+    /// How many ticks a leaf of the pool's initial split runs its roots in a row.
+    pub(crate) leaf_ticks: u64,
     started: Instant,
     started_at: SystemTime,
     observer: Option<Arc<dyn Observer>>,
@@ -176,6 +178,7 @@ impl Shared {
             any_errored: AtomicBool::new(false),
             announced: AtomicUsize::new(0),
             origin: clock::raw(),
+            leaf_ticks: clock::ticks(super::pool::LEAF_NS),
             started: Instant::now(),
             started_at,
             observer,
@@ -198,8 +201,10 @@ impl Shared {
         &self.graph.tasks[index as usize].name
     }
 
-    pub(crate) fn now_ns(&self) -> u64 {
-        clock::nanos_between(self.origin, clock::raw())
+    /// Clock ticks since the run started; at least 1, so that 0 can stand for no reading.
+    #[inline]
+    pub(crate) fn now(&self) -> u64 {
+        clock::raw().saturating_sub(self.origin).max(1)
     }
 
     /// The result of `task`, if it ended in success.
@@ -229,8 +234,8 @@ impl Shared {
 
     /// The first attempt's start for `resume`, which is now for a first attempt.
     pub(crate) fn first_start(&self, resume: Resume) -> u64 {
-        match resume.first_start_ns {
-            UNSET => self.now_ns(),
+        match resume.first_start {
+            UNSET => self.now(),
             at => at,
         }
     }
@@ -342,7 +347,7 @@ impl Shared {
             mut result,
             error,
             attempts,
-            first_start_ns,
+            first_start,
         } = end;
         let detail = match error {
             Some(error) => Some(self.failure_detail(index, status, *error)),
@@ -354,11 +359,11 @@ impl Shared {
         if status == Status::Errored {
             self.any_errored.store(true, Ordering::Relaxed);
         }
-        let now = self.now_ns();
-        let start = if first_start_ns == UNSET {
+        let now = self.now();
+        let start = if first_start == UNSET {
             now
         } else {
-            first_start_ns
+            first_start
         };
         let records = &self.records;
         records.write(index, status, attempts, start, now, &mut result, detail);
@@ -373,7 +378,7 @@ impl Shared {
         index: u32,
         result: &mut Value,
         attempts: u32,
-        first_start_ns: u64,
+        first_start: u64,
         ready: &mut Vec<u32>,
         tally: &mut usize,
     ) -> Option<u64> {
@@ -385,9 +390,9 @@ impl Shared {
         if self.observer.is_some() && !self.records.claim(index) {
             return None;
         }
-        let now = self.now_ns();
+        let now = self.now();
         let records = &self.records;
-        records.write(index, status, attempts, first_start_ns, now, result, detail);
+        records.write(index, status, attempts, first_start, now, result, detail);
         self.ended(index, status, ready, tally);
         Some(now)
     }
@@ -430,7 +435,7 @@ impl Shared {
             if !self.records.claim(task) {
                 continue;
             }
-            let now = self.now_ns();
+            let now = self.now();
             self.records
                 .write(task, status, 0, now, now, &mut Value::Null, detail);
             self.count_end(task, status, tally);
@@ -500,7 +505,7 @@ impl Shared {
             return self.overrule_unended();
         }
         let mut ended = 0;
-        let now = self.now_ns();
+        let now = self.now();
         let status = Status::Cancelled;
         for index in 0..self.total() as u32 {
             if !self.is_ended(index) {
@@ -533,7 +538,7 @@ impl Shared {
             return 0;
         }
         let status = Status::Cancelled;
-        let mut swept = Swept::new(self.total(), self.now_ns());
+        let mut swept = Swept::new(self.total(), self.now());
         let mut ended = 0;
         for index in 0..self.total() as u32 {
             if self.records.status(index).is_none() {
@@ -577,11 +582,11 @@ impl Shared {
         }
         let task = &self.graph.tasks[index as usize];
         loop {
-            let first_start_ns = match resume.first_start_ns {
-                UNSET => self.now_ns(),
+            let first_start = match resume.first_start {
+                UNSET => self.now(),
                 at => at,
             };
-            resume.first_start_ns = first_start_ns;
+            resume.first_start = first_start;
             self.started(index, resume.attempt);
             if resume.attempt == 1 && self.graph.logs.get(index).is_some() {
                 self.log(index, Level::Info, format_args!("Starting {}.", task.name));
@@ -591,13 +596,13 @@ impl Shared {
                     &self.cancel,
                     index,
                     resume.attempt,
-                    first_start_ns,
+                    first_start,
                     true,
                 ));
                 self.timer().time_out(timeout, cell.clone());
                 cell
             });
-            let mut ctx = TaskContext::new(self, index, resume.attempt, first_start_ns, cell);
+            let mut ctx = TaskContext::new(self, index, resume.attempt, first_start, cell);
             let watch = crate::logs::traceback::Watch::start();
             let mut outcome = Outcome::Pending;
             let called = catch_unwind(AssertUnwindSafe(|| {
@@ -607,7 +612,7 @@ impl Shared {
                     // callback left it: moving the answer out first would copy it through
                     // memory the callback has just written, and stall.
                     let attempts = resume.attempt;
-                    let end = self.succeed(index, result, attempts, first_start_ns, ready, tally);
+                    let end = self.succeed(index, result, attempts, first_start, ready, tally);
                     return end.unwrap_or(ENDED_ELSEWHERE);
                 }
                 outcome = answer;
@@ -651,7 +656,7 @@ impl Shared {
                     Returned::Discard { retry: false } => return None,
                     Returned::Discard { retry: true } => {
                         let delay = self.backoff(index, resume.attempt);
-                        self.retry(index, resume.next(first_start_ns), delay);
+                        self.retry(index, resume.next(first_start), delay);
                         return None;
                     }
                 },
@@ -660,25 +665,25 @@ impl Shared {
                 Ok(mut result) => {
                     let attempts = resume.attempt;
                     let result = &mut result;
-                    return self.succeed(index, result, attempts, first_start_ns, ready, tally);
+                    return self.succeed(index, result, attempts, first_start, ready, tally);
                 }
                 Err(_) if self.cancel.is_cancelled() => {
                     // A callback that stopped on its token: cancelled, in every mode alike.
-                    let end = Final::interrupted(resume.attempt, first_start_ns);
+                    let end = Final::interrupted(resume.attempt, first_start);
                     return self.finish(index, end, ready, tally);
                 }
                 Err(mut error) => {
                     merge_traced(&mut error, ctx.traced.take());
                     match self.retry_delay(index, resume.attempt, &error) {
                         None => {
-                            let end = errored(error, resume.attempt, first_start_ns);
+                            let end = errored(error, resume.attempt, first_start);
                             return self.finish(index, end, ready, tally);
                         }
                         Some(delay) if delay.is_zero() && !self.cancel.is_cancelled() => {
-                            resume = resume.next(first_start_ns);
+                            resume = resume.next(first_start);
                         }
                         Some(delay) => {
-                            self.retry(index, resume.next(first_start_ns), delay);
+                            self.retry(index, resume.next(first_start), delay);
                             return None;
                         }
                     }
@@ -780,24 +785,24 @@ impl Shared {
                 result,
                 error: None,
                 attempts: cell.attempt,
-                first_start_ns: cell.first_start_ns,
+                first_start: cell.first_start,
             },
             Err(_) if self.cancel.is_cancelled() => {
-                Final::interrupted(cell.attempt, cell.first_start_ns)
+                Final::interrupted(cell.attempt, cell.first_start)
             }
             Err(mut error) => match self.retry_delay(cell.task, cell.attempt, &error) {
                 Some(_) if cell.defer_retry() => return,
                 Some(delay) => {
                     let resume = Resume {
                         attempt: cell.attempt,
-                        first_start_ns: cell.first_start_ns,
+                        first_start: cell.first_start,
                     };
-                    self.retry(cell.task, resume.next(cell.first_start_ns), delay);
+                    self.retry(cell.task, resume.next(cell.first_start), delay);
                     return;
                 }
                 None => {
                     merge_traced(&mut error, cell.take_traced());
-                    errored(Box::new(error), cell.attempt, cell.first_start_ns)
+                    errored(Box::new(error), cell.attempt, cell.first_start)
                 }
             },
         };
@@ -869,7 +874,7 @@ impl Shared {
             self.attempt_over();
         }
         if !may_retry {
-            let end = errored(Box::new(error), cell.attempt, cell.first_start_ns);
+            let end = errored(Box::new(error), cell.attempt, cell.first_start);
             self.finish_elsewhere(cell.task, end);
             return;
         }
@@ -879,9 +884,9 @@ impl Shared {
         if !executing {
             let resume = Resume {
                 attempt: cell.attempt,
-                first_start_ns: cell.first_start_ns,
+                first_start: cell.first_start,
             };
-            self.retry(cell.task, resume.next(cell.first_start_ns), delay);
+            self.retry(cell.task, resume.next(cell.first_start), delay);
         }
     }
 
@@ -954,13 +959,13 @@ impl Shared {
     }
 }
 
-fn errored(error: Box<TaskError>, attempts: u32, first_start_ns: u64) -> Final {
+fn errored(error: Box<TaskError>, attempts: u32, first_start: u64) -> Final {
     Final {
         status: Status::Errored,
         result: Value::Null,
         error: Some(error),
         attempts,
-        first_start_ns,
+        first_start,
     }
 }
 

@@ -98,12 +98,12 @@ impl HostedRun {
             .take_ready(max)
             .into_iter()
             .map(|(index, resume)| {
-                let first_start_ns = shared.first_start(resume);
+                let first_start = shared.first_start(resume);
                 let cell = Arc::new(AttemptCell::new(
                     &shared.cancel,
                     index,
                     resume.attempt,
-                    first_start_ns,
+                    first_start,
                     false,
                 ));
                 let task = &shared.graph.tasks[index as usize];

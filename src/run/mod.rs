@@ -2,7 +2,7 @@
 
 pub(crate) mod attempt;
 pub(crate) mod cancel;
-mod clock;
+pub(crate) mod clock;
 pub(crate) mod engine;
 mod events;
 mod hosted;

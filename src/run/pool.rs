@@ -33,8 +33,9 @@ const BATCH: usize = 16;
 /// Roots a leaf of the initial split runs in a row before it splits again.
 const GRAIN: usize = 32;
 
-/// How long a leaf runs its roots in a row before it offers the rest to idle workers.
-const LEAF_NS: u64 = 20_000;
+/// How long (in nanoseconds) a leaf runs its roots in a row before it offers the rest to idle
+/// workers.
+pub(crate) const LEAF_NS: u64 = 20_000;
 
 /// The pools of a parallel run.
 pub(crate) struct Pools {
@@ -142,15 +143,15 @@ impl Shared {
     /// can steal them: short roots pay one `join` per leaf instead of one per root, and slow
     /// ones still spread across the pool.
     fn run_leaf<'s>(self: &'s Arc<Self>, tasks: &[u32], outlet: Outlet<'_, 's>) -> usize {
-        let started = self.now_ns();
+        let started = self.now();
         let mut now = Some(started);
         let mut tally = 0;
         for (at, &task) in tasks.iter().enumerate() {
             now = self.chain(task, Resume::first_at(now), &mut tally, outlet);
             let rest = &tasks[at + 1..];
             if rest.len() > 1 {
-                let reading = *now.get_or_insert_with(|| self.now_ns());
-                if reading.saturating_sub(started) > LEAF_NS {
+                let reading = *now.get_or_insert_with(|| self.now());
+                if reading.saturating_sub(started) > self.leaf_ticks {
                     return tally + self.split(rest, 1, outlet);
                 }
             }
