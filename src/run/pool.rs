@@ -146,8 +146,11 @@ impl Shared {
         let started = self.now();
         let mut now = Some(started);
         let mut tally = 0;
+        // One list of released tasks serves every root of the leaf.
+        let mut ready = Vec::new();
         for (at, &task) in tasks.iter().enumerate() {
-            now = self.chain(task, Resume::first_at(now), &mut tally, outlet);
+            let resume = Resume::first_at(now);
+            now = self.chain(task, resume, &mut tally, outlet, &mut ready);
             let rest = &tasks[at + 1..];
             if rest.len() > 1 {
                 let reading = *now.get_or_insert_with(|| self.now());
@@ -162,7 +165,7 @@ impl Shared {
     /// A job of its own on the main pool: runs `index` (and what it releases).
     fn work(self: &Arc<Self>, index: u32, resume: Resume) {
         let mut tally = 0;
-        self.chain(index, resume, &mut tally, Outlet::Detached);
+        self.chain(index, resume, &mut tally, Outlet::Detached, &mut Vec::new());
         self.add_done(tally);
     }
 
@@ -188,17 +191,18 @@ impl Shared {
 
     /// Runs `index` on the main pool, then keeps running the first dependent each task
     /// releases, each starting at the clock reading that ended the one before; the others go
-    /// to `outlet`. Returns the reading that ended the last task run here, if the last step
-    /// ended one.
+    /// to `outlet`. `ready` is scratch space for the released tasks, kept by the caller so
+    /// that a leaf of many roots allocates it once. Returns the reading that ended the last
+    /// task run here, if the last step ended one.
     fn chain<'s>(
         self: &'s Arc<Self>,
         index: u32,
         resume: Resume,
         tally: &mut usize,
         outlet: Outlet<'_, 's>,
+        ready: &mut Vec<u32>,
     ) -> Option<u64> {
         let pools = self.pools()?;
-        let mut ready = Vec::new();
         let mut next = Some((index, resume));
         let mut now = None;
         while let Some((task, resume)) = next.take() {
@@ -208,7 +212,7 @@ impl Shared {
                 continue;
             }
             ready.clear();
-            now = self.run_task(task, resume, &mut ready, tally);
+            now = self.run_task(task, resume, ready, tally);
             let Some((&head, rest)) = ready.split_first() else {
                 continue;
             };
@@ -236,7 +240,8 @@ impl Shared {
             // A task with a timeout moves on to its own pool from the job.
             scope.spawn(move |scope| {
                 let mut tally = 0;
-                self.chain(task, Resume::FIRST, &mut tally, Outlet::Scoped(scope));
+                let outlet = Outlet::Scoped(scope);
+                self.chain(task, Resume::FIRST, &mut tally, outlet, &mut Vec::new());
                 self.count_scoped(pools, tally);
             });
         }
