@@ -37,8 +37,7 @@ pub struct TaskContext<'a> {
 impl<'a> TaskContext<'a> {
     /// Builds the context of `task`'s attempt: static arguments first, then injected results
     /// in declaration order; an injected named argument replaces a static one of that name.
-    /// Kept out of line, so that it writes the context straight into the caller's frame.
-    #[inline(never)]
+    #[inline(always)]
     pub(crate) fn new(
         shared: &'a Arc<Shared>,
         index: u32,

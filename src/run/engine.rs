@@ -475,6 +475,7 @@ impl Shared {
 
     /// Counts `index` as ended for each dependent; a dependent whose count reaches zero is
     /// ready, or skipped when a dependency did not succeed and it needs all to succeed.
+    #[inline(always)]
     fn release(&self, index: u32, succeeded: bool, ready: &mut Vec<u32>, skipped: &mut Vec<u32>) {
         for &next in self.graph.topology.successors(index) {
             let counter = &self.waiting[next as usize];
