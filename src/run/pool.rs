@@ -20,6 +20,7 @@
 //! kind of callback a run may abandon while it still runs) therefore run on a second pool of
 //! their own, one task per job, with no `join` there at all.
 
+use std::cell::Cell;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
@@ -36,6 +37,22 @@ const GRAIN: usize = 32;
 /// How long (in nanoseconds) a leaf runs its roots in a row before it offers the rest to idle
 /// workers.
 pub(crate) const LEAF_NS: u64 = 20_000;
+
+thread_local! {
+    /// This thread's list of released tasks, lent to one job or leaf at a time, so that jobs
+    /// do not each allocate one. A run nested in a callback finds it lent out and starts an
+    /// empty list of its own.
+    static SCRATCH: Cell<Vec<u32>> = const { Cell::new(Vec::new()) };
+}
+
+/// Runs `body` with this thread's list of released tasks.
+fn with_scratch<R>(body: impl FnOnce(&mut Vec<u32>) -> R) -> R {
+    let mut ready = SCRATCH.take();
+    let result = body(&mut ready);
+    ready.clear();
+    SCRATCH.set(ready);
+    result
+}
 
 /// The pools of a parallel run.
 pub(crate) struct Pools {
@@ -146,26 +163,30 @@ impl Shared {
         let started = self.now();
         let mut now = Some(started);
         let mut tally = 0;
-        // One list of released tasks serves every root of the leaf.
-        let mut ready = Vec::new();
-        for (at, &task) in tasks.iter().enumerate() {
-            let resume = Resume::first_at(now);
-            now = self.chain(task, resume, &mut tally, outlet, &mut ready);
-            let rest = &tasks[at + 1..];
-            if rest.len() > 1 {
-                let reading = *now.get_or_insert_with(|| self.now());
-                if reading.saturating_sub(started) > self.leaf_ticks {
-                    return tally + self.split(rest, 1, outlet);
+        let mut rest = tasks;
+        with_scratch(|ready| {
+            while let Some((&task, after)) = rest.split_first() {
+                rest = after;
+                now = self.chain(task, Resume::first_at(now), &mut tally, outlet, ready);
+                if rest.len() > 1 {
+                    let reading = *now.get_or_insert_with(|| self.now());
+                    if reading.saturating_sub(started) > self.leaf_ticks {
+                        break;
+                    }
                 }
             }
+        });
+        if rest.is_empty() {
+            tally
+        } else {
+            tally + self.split(rest, 1, outlet)
         }
-        tally
     }
 
     /// A job of its own on the main pool: runs `index` (and what it releases).
     fn work(self: &Arc<Self>, index: u32, resume: Resume) {
         let mut tally = 0;
-        self.chain(index, resume, &mut tally, Outlet::Detached, &mut Vec::new());
+        with_scratch(|ready| self.chain(index, resume, &mut tally, Outlet::Detached, ready));
         self.add_done(tally);
     }
 
@@ -191,9 +212,8 @@ impl Shared {
 
     /// Runs `index` on the main pool, then keeps running the first dependent each task
     /// releases, each starting at the clock reading that ended the one before; the others go
-    /// to `outlet`. `ready` is scratch space for the released tasks, kept by the caller so
-    /// that a leaf of many roots allocates it once. Returns the reading that ended the last
-    /// task run here, if the last step ended one.
+    /// to `outlet`. `ready` is scratch space for the released tasks. Returns the reading that
+    /// ended the last task run here, if the last step ended one.
     fn chain<'s>(
         self: &'s Arc<Self>,
         index: u32,
@@ -241,7 +261,7 @@ impl Shared {
             scope.spawn(move |scope| {
                 let mut tally = 0;
                 let outlet = Outlet::Scoped(scope);
-                self.chain(task, Resume::FIRST, &mut tally, outlet, &mut Vec::new());
+                with_scratch(|ready| self.chain(task, Resume::FIRST, &mut tally, outlet, ready));
                 self.count_scoped(pools, tally);
             });
         }
