@@ -12,8 +12,10 @@
 //! (U microseconds, default 10). Workers: 1 and 2 by default. `--size` replaces every
 //! selected shape's default size (see `shapes.rs` for what it means per shape). `--runs` is
 //! the number of measured runs after one warm-up (default 5); figures are medians.
-//! `--floor-grain` sets how many roots a leaf of the floor's initial split runs (default 32,
-//! the core's grain; 1 splits down to single roots). `--no-memory` skips the memory probe.
+//! `--floor-grain` sets how many roots a leaf of the floor's initial split runs: 1 by default,
+//! splitting the roots down to single ones as the description of the floor does (and
+//! as its figures reflect); 32, the core's own grain, gives a stricter floor. `--no-memory`
+//! skips the memory probe.
 //! `--log-file PATH` makes every core task write its engine lines (`Starting`, `Finished`) to
 //! that one shared file, emptied before each round: the cost of logging is the difference
 //! from a run without it.

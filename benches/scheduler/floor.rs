@@ -14,8 +14,8 @@ use rayon::{Scope, ThreadPool};
 use crate::body::{pass, spin, Body};
 use crate::shapes::Shape;
 
-/// Roots per leaf of the initial split by default: the same grain as the core's.
-pub const DEFAULT_GRAIN: usize = 32;
+/// Roots per leaf of the initial split by default: the roots are split down to single ones.
+pub const DEFAULT_GRAIN: usize = 1;
 
 /// A graph prepared for the floor: successors and in-degrees, computed once per cell.
 pub struct Floor<'g> {
