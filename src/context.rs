@@ -25,43 +25,120 @@ pub struct TaskContext<'a> {
     pub(crate) index: u32,
     pub(crate) attempt: u32,
     pub(crate) first_start: u64,
-    pub(crate) args: Cow<'a, [Value]>,
-    pub(crate) kwargs: Cow<'a, [(CompactString, Value)]>,
+    args: &'a [Value],
+    kwargs: &'a Kwargs,
+    /// What the callback may change, lent by the thread that runs the attempt.
+    pub(crate) state: &'a AttemptState,
+}
+
+/// What the callback of an attempt may change (its completion cell, the variables it traced,
+/// whether it took a completion handle) and room for the arguments it is given when its
+/// dependencies inject results.
+///
+/// A thread that runs attempts keeps one and lends it to each attempt in turn: building a
+/// context then writes a few words and leaves nothing to drop, and injected arguments reuse
+/// the same buffers from task to task.
+pub(crate) struct AttemptState {
     pub(crate) cell: OnceCell<Arc<AttemptCell>>,
     pub(crate) traced: RefCell<Vec<TracedVar>>,
     /// Whether the callback took a completion handle, without which it may not answer
     /// pending.
     pub(crate) completion_taken: Cell<bool>,
+    args: Vec<Value>,
+    kwargs: Vec<(CompactString, Value)>,
+    /// Whether `args` and `kwargs` hold this attempt's arguments (otherwise they are the
+    /// task's static ones).
+    injected: (bool, bool),
+}
+
+impl Default for AttemptState {
+    fn default() -> AttemptState {
+        AttemptState::new()
+    }
+}
+
+impl AttemptState {
+    /// A fresh state.
+    pub(crate) const fn new() -> AttemptState {
+        AttemptState {
+            cell: OnceCell::new(),
+            traced: RefCell::new(Vec::new()),
+            completion_taken: Cell::new(false),
+            args: Vec::new(),
+            kwargs: Vec::new(),
+            injected: (false, false),
+        }
+    }
+
+    /// Readies the state for an attempt of `task`: `cell` is the attempt's cell when it has a
+    /// timeout, and the arguments are built when dependencies inject results.
+    #[inline(always)]
+    pub(crate) fn prepare(
+        &mut self,
+        shared: &Shared,
+        task: &Task,
+        index: u32,
+        cell: Option<Arc<AttemptCell>>,
+    ) {
+        if let Some(cell) = cell {
+            let _ = self.cell.set(cell);
+        }
+        if task.injects != Injects::Nothing {
+            self.injected = inject(shared, task, index, &mut self.args, &mut self.kwargs);
+        }
+    }
+
+    /// Leaves the state as a fresh one, dropping what the last attempt left in it.
+    #[inline(always)]
+    pub(crate) fn reset(&mut self) {
+        if self.cell.get().is_some() {
+            self.cell.take();
+        }
+        let traced = self.traced.get_mut();
+        if !traced.is_empty() {
+            traced.clear();
+        }
+        self.completion_taken.set(false);
+        if self.injected != (false, false) {
+            self.args.clear();
+            self.kwargs.clear();
+            self.injected = (false, false);
+        }
+    }
 }
 
 impl<'a> TaskContext<'a> {
-    /// Builds the context of `task`'s attempt: static arguments first, then injected results
-    /// in declaration order; an injected named argument replaces a static one of that name.
+    /// The context of attempt `attempt` of `task` (the task at `index`), lent `state`, which
+    /// [`AttemptState::prepare`] readied for it: static arguments first, then injected
+    /// results in declaration order; an injected named argument replaces a static one of that
+    /// name.
     #[inline(always)]
     pub(crate) fn new(
         shared: &'a Arc<Shared>,
+        task: &'a Task,
         index: u32,
         attempt: u32,
         first_start: u64,
-        cell: Option<Arc<AttemptCell>>,
+        state: &'a AttemptState,
     ) -> TaskContext<'a> {
-        let task = &shared.graph.tasks[index as usize];
-        let (args, kwargs) = match task.injects {
-            // Built right in the returned context; nothing is copied there afterwards.
-            Injects::Nothing => (Cow::Borrowed(&task.args[..]), Cow::Borrowed(task.kwargs())),
-            _ => arguments(shared, task, index),
-        };
+        let (args_injected, kwargs_injected) = state.injected;
         TaskContext {
             shared,
             task,
             index,
             attempt,
             first_start,
-            args,
-            kwargs,
-            cell: cell.map_or_else(OnceCell::new, OnceCell::from),
-            traced: RefCell::new(Vec::new()),
-            completion_taken: Cell::new(false),
+            args: if args_injected {
+                &state.args
+            } else {
+                &task.args
+            },
+            kwargs: if kwargs_injected {
+                &state.kwargs
+            } else {
+                task.kwargs()
+            },
+            state,
         }
     }
 
@@ -82,7 +159,7 @@ impl<'a> TaskContext<'a> {
 
     /// Positional arguments: static ones, then injected results.
     pub fn args(&self) -> &[Value] {
-        &self.args
+        self.args
     }
 
     /// The positional argument at `index`.
@@ -96,7 +173,7 @@ impl<'a> TaskContext<'a> {
 
     /// Named arguments: static ones, then injected ones.
     pub fn kwargs(&self) -> &[(CompactString, Value)] {
-        &self.kwargs
+        self.kwargs
     }
 
     /// The named argument `name`, if present.
@@ -106,7 +183,8 @@ impl<'a> TaskContext<'a> {
 
     /// Whether this attempt should stop: the run was cancelled or the attempt timed out.
     pub fn is_cancelled(&self) -> bool {
-        self.shared.cancel.is_cancelled() || self.cell.get().is_some_and(|c| c.token.is_cancelled())
+        let cell = self.state.cell.get();
+        self.shared.cancel.is_cancelled() || cell.is_some_and(|c| c.token.is_cancelled())
     }
 
     /// A token that turns cancelled when the run is cancelled or this attempt times out; it
@@ -119,16 +197,16 @@ impl<'a> TaskContext<'a> {
     /// [`crate::Outcome::Pending`] from the callback after taking it.
     pub fn completion(&self) -> Completion {
         let cell = self.cell();
-        if !self.completion_taken.replace(true) {
+        if !self.state.completion_taken.replace(true) {
             // From now on the attempt may be completed from another thread at any moment, so
             // what the callback traces lives where that completion finds it.
-            cell.append_traced(self.traced.take());
+            cell.append_traced(self.state.traced.take());
         }
         Completion::new(self.shared.clone(), cell.clone())
     }
 
     fn cell(&self) -> &Arc<AttemptCell> {
-        self.cell.get_or_init(|| {
+        self.state.cell.get_or_init(|| {
             Arc::new(AttemptCell::new(
                 &self.shared.cancel,
                 self.index,
@@ -142,9 +220,9 @@ impl<'a> TaskContext<'a> {
     /// Records a variable to show in the failure context if this attempt fails.
     pub fn trace(&self, name: &str, value: impl fmt::Debug) {
         let value = format!("{value:?}");
-        match self.cell.get() {
-            Some(cell) if self.completion_taken.get() => cell.trace(name, value),
-            _ => set_traced(&mut self.traced.borrow_mut(), name, value),
+        match self.state.cell.get() {
+            Some(cell) if self.state.completion_taken.get() => cell.trace(name, value),
+            _ => set_traced(&mut self.state.traced.borrow_mut(), name, value),
         }
     }
 
@@ -185,32 +263,42 @@ pub(crate) fn arguments<'a>(
     task: &'a Task,
     index: u32,
 ) -> (Cow<'a, [Value]>, Cow<'a, Kwargs>) {
-    let mut args = Cow::Borrowed(&task.args[..]);
-    let mut kwargs = Cow::Borrowed(task.kwargs());
-    if task.injects != Injects::Nothing {
-        inject(shared, task, index, &mut args, &mut kwargs);
-    }
+    let (mut args, mut kwargs) = (Vec::new(), Vec::new());
+    let (args_injected, kwargs_injected) = match task.injects {
+        Injects::Nothing => (false, false),
+        _ => inject(shared, task, index, &mut args, &mut kwargs),
+    };
+    let args = match args_injected {
+        true => Cow::Owned(args),
+        false => Cow::Borrowed(&task.args[..]),
+    };
+    let kwargs = match kwargs_injected {
+        true => Cow::Owned(kwargs),
+        false => Cow::Borrowed(task.kwargs()),
+    };
     (args, kwargs)
 }
 
-/// Adds to the static arguments of `task` the results of its dependencies that succeeded.
+/// Builds in `args` and `kwargs` (both empty) the static arguments of `task` plus the results
+/// of its dependencies that succeeded; returns which of the two it built (the other stays the
+/// task's static list).
 #[inline(never)]
-fn inject<'a>(
-    shared: &'a Shared,
-    task: &'a Task,
+fn inject(
+    shared: &Shared,
+    task: &Task,
     index: u32,
-    args: &mut Cow<'a, [Value]>,
-    kwargs: &mut Cow<'a, Kwargs>,
-) {
+    args: &mut Vec<Value>,
+    kwargs: &mut Vec<(CompactString, Value)>,
+) -> (bool, bool) {
     let targets = shared.graph.topology.dependencies(index);
     if task.injects == Injects::AllPositional {
         // The common case reads only the compact dependency rows.
-        let mut all = Vec::with_capacity(task.args.len() + targets.len());
-        all.extend_from_slice(&task.args);
-        all.extend(targets.iter().filter_map(|&t| shared.result_of(t)));
-        *args = Cow::Owned(all);
-        return;
+        args.reserve(task.args.len() + targets.len());
+        args.extend_from_slice(&task.args);
+        args.extend(targets.iter().filter_map(|&t| shared.result_of(t)));
+        return (true, false);
     }
+    let mut built = (false, false);
     for (dep, &target) in task.dependencies.iter().zip(targets) {
         if dep.injection == Injection::None {
             continue;
@@ -218,16 +306,34 @@ fn inject<'a>(
         let Some(value) = shared.result_of(target) else {
             continue;
         };
+        let mut positional = |value| {
+            if !built.0 {
+                args.extend_from_slice(&task.args);
+                built.0 = true;
+            }
+            args.push(value);
+        };
         match &dep.injection {
             Injection::None => {}
-            Injection::Positional => args.to_mut().push(value),
-            Injection::Named(name) => set_kwarg(kwargs.to_mut(), name, value),
+            Injection::Positional => positional(value),
+            Injection::Named(name) => {
+                if !built.1 {
+                    kwargs.extend_from_slice(task.kwargs());
+                    built.1 = true;
+                }
+                set_kwarg(kwargs, name, value);
+            }
             Injection::Both(name) => {
-                args.to_mut().push(value.clone());
-                set_kwarg(kwargs.to_mut(), name, value);
+                positional(value.clone());
+                if !built.1 {
+                    kwargs.extend_from_slice(task.kwargs());
+                    built.1 = true;
+                }
+                set_kwarg(kwargs, name, value);
             }
         }
     }
+    built
 }
 
 fn set_kwarg(kwargs: &mut Vec<(CompactString, Value)>, name: &CompactString, value: Value) {

@@ -20,7 +20,7 @@ use super::clock;
 use super::events::{Event, Observer};
 use super::timer::Timer;
 use super::Mode;
-use crate::context::TaskContext;
+use crate::context::{AttemptState, TaskContext};
 use crate::error::{ErrorKind, RunError, TaskError};
 use crate::graph::Graph;
 use crate::logs::Level;
@@ -568,12 +568,15 @@ impl Shared {
     /// [`Shared::finish`] does, returning the reading that ended it; `None` when its next step
     /// belongs to someone else (a pending completion, a timer, a callback still executing) or
     /// something else ended it.
+    ///
+    /// `state` is lent to each attempt in turn and left fresh afterwards.
     pub(crate) fn run_task(
         self: &Arc<Self>,
         index: u32,
         mut resume: Resume,
         ready: &mut Vec<u32>,
         tally: &mut usize,
+        state: &mut AttemptState,
     ) -> Option<u64> {
         if self.cancel.is_cancelled() {
             return self.finish(index, Final::cancelled(resume), ready, tally);
@@ -603,12 +606,14 @@ impl Shared {
                 self.timer().time_out(timeout, cell.clone());
                 cell
             });
-            let mut ctx = TaskContext::new(self, index, resume.attempt, first_start, cell);
+            state.prepare(self, task, index, cell);
+            let attempt = resume.attempt;
+            let ctx = TaskContext::new(self, task, index, attempt, first_start, state);
             let watch = crate::logs::traceback::Watch::start();
             let mut outcome = Outcome::Pending;
             let called = catch_unwind(AssertUnwindSafe(|| {
-                let mut answer = (ctx.task.callback)(&ctx);
-                if let (Outcome::Success(result), None) = (&mut answer, ctx.cell.get()) {
+                let mut answer = (task.callback)(&ctx);
+                if let (Outcome::Success(result), None) = (&mut answer, ctx.state.cell.get()) {
                     // The common case ends the task right here, reading the result where the
                     // callback left it: moving the answer out first would copy it through
                     // memory the callback has just written, and stall.
@@ -623,18 +628,21 @@ impl Shared {
                 Ok(ANSWERED) => {}
                 Ok(end) => {
                     watch.end(&mut outcome);
+                    state.reset();
                     return (end != ENDED_ELSEWHERE).then_some(end);
                 }
                 Err(payload) => outcome = Outcome::failure(panic_failure(payload)),
             }
-            if matches!(outcome, Outcome::Pending) && !ctx.completion_taken.get() {
+            if matches!(outcome, Outcome::Pending) && !state.completion_taken.get() {
                 // Nobody could ever complete this attempt.
                 outcome = Outcome::failure(TaskError::new(
                     "the callback answered pending without taking a completion handle",
                 ));
             }
             watch.end(&mut outcome);
-            let cell = ctx.cell.take();
+            let cell = state.cell.take();
+            let mut traced = state.traced.take();
+            state.reset();
             let outcome: Result<Value, Box<TaskError>> = match cell {
                 None => match outcome {
                     Outcome::Success(value) => Ok(value),
@@ -647,7 +655,7 @@ impl Shared {
                         Outcome::Failure(mut error) => {
                             // Traced before, then after, taking a completion handle it did
                             // not use.
-                            merge_traced(&mut error, ctx.traced.take());
+                            merge_traced(&mut error, std::mem::take(&mut traced));
                             merge_traced(&mut error, cell.take_traced());
                             Err(error)
                         }
@@ -674,7 +682,7 @@ impl Shared {
                     return self.finish(index, end, ready, tally);
                 }
                 Err(mut error) => {
-                    merge_traced(&mut error, ctx.traced.take());
+                    merge_traced(&mut error, std::mem::take(&mut traced));
                     match self.retry_delay(index, resume.attempt, &error) {
                         None => {
                             let end = errored(error, resume.attempt, first_start);

@@ -20,13 +20,14 @@
 //! kind of callback a run may abandon while it still runs) therefore run on a second pool of
 //! their own, one task per job, with no `join` there at all.
 
-use std::cell::Cell;
+use std::cell::RefCell;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use rayon::Scope;
 
 use super::engine::{Padded, Resume, Shared};
+use crate::context::AttemptState;
 
 /// Released dependents beyond which they travel as one self-splitting batch.
 const BATCH: usize = 16;
@@ -38,20 +39,31 @@ const GRAIN: usize = 32;
 /// workers.
 pub(crate) const LEAF_NS: u64 = 20_000;
 
-thread_local! {
-    /// This thread's list of released tasks, lent to one job or leaf at a time, so that jobs
-    /// do not each allocate one. A run nested in a callback finds it lent out and starts an
-    /// empty list of its own.
-    static SCRATCH: Cell<Vec<u32>> = const { Cell::new(Vec::new()) };
+/// What a worker needs to run tasks one after another: the list of tasks each one released,
+/// and the state lent to each attempt.
+#[derive(Default)]
+struct Scratch {
+    ready: Vec<u32>,
+    attempt: AttemptState,
 }
 
-/// Runs `body` with this thread's list of released tasks.
-fn with_scratch<R>(body: impl FnOnce(&mut Vec<u32>) -> R) -> R {
-    let mut ready = SCRATCH.take();
-    let result = body(&mut ready);
-    ready.clear();
-    SCRATCH.set(ready);
-    result
+thread_local! {
+    /// This thread's scratch, lent to one job or leaf at a time, so that jobs do not each
+    /// allocate their own. A run nested in a callback finds it lent out and starts a fresh one.
+    static SCRATCH: RefCell<Scratch> = const {
+        RefCell::new(Scratch {
+            ready: Vec::new(),
+            attempt: AttemptState::new(),
+        })
+    };
+}
+
+/// Runs `body` with this thread's scratch.
+fn with_scratch<R>(body: impl FnOnce(&mut Scratch) -> R) -> R {
+    SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
+        Ok(mut scratch) => body(&mut scratch),
+        Err(_) => body(&mut Scratch::default()),
+    })
 }
 
 /// The pools of a parallel run.
@@ -164,10 +176,10 @@ impl Shared {
         let mut now = Some(started);
         let mut tally = 0;
         let mut rest = tasks;
-        with_scratch(|ready| {
+        with_scratch(|scratch| {
             while let Some((&task, after)) = rest.split_first() {
                 rest = after;
-                now = self.chain(task, Resume::first_at(now), &mut tally, outlet, ready);
+                now = self.chain(task, Resume::first_at(now), &mut tally, outlet, scratch);
                 if rest.len() > 1 {
                     let reading = *now.get_or_insert_with(|| self.now());
                     if reading.saturating_sub(started) > self.leaf_ticks {
@@ -186,7 +198,7 @@ impl Shared {
     /// A job of its own on the main pool: runs `index` (and what it releases).
     fn work(self: &Arc<Self>, index: u32, resume: Resume) {
         let mut tally = 0;
-        with_scratch(|ready| self.chain(index, resume, &mut tally, Outlet::Detached, ready));
+        with_scratch(|scratch| self.chain(index, resume, &mut tally, Outlet::Detached, scratch));
         self.add_done(tally);
     }
 
@@ -206,22 +218,24 @@ impl Shared {
     pub(crate) fn work_timed(self: &Arc<Self>, index: u32, resume: Resume) {
         let mut ready = Vec::new();
         let mut tally = 0;
-        self.run_task(index, resume, &mut ready, &mut tally);
+        let state = &mut AttemptState::new();
+        self.run_task(index, resume, &mut ready, &mut tally, state);
         self.hand_over(ready, tally);
     }
 
     /// Runs `index` on the main pool, then keeps running the first dependent each task
     /// releases, each starting at the clock reading that ended the one before; the others go
-    /// to `outlet`. `ready` is scratch space for the released tasks. Returns the reading that
-    /// ended the last task run here, if the last step ended one.
+    /// to `outlet`. Returns the reading that ended the last task run here, if the last step
+    /// ended one.
     fn chain<'s>(
         self: &'s Arc<Self>,
         index: u32,
         resume: Resume,
         tally: &mut usize,
         outlet: Outlet<'_, 's>,
-        ready: &mut Vec<u32>,
+        scratch: &mut Scratch,
     ) -> Option<u64> {
+        let Scratch { ready, attempt } = scratch;
         let pools = self.pools()?;
         let mut next = Some((index, resume));
         let mut now = None;
@@ -232,7 +246,7 @@ impl Shared {
                 continue;
             }
             ready.clear();
-            now = self.run_task(task, resume, ready, tally);
+            now = self.run_task(task, resume, ready, tally, attempt);
             let Some((&head, rest)) = ready.split_first() else {
                 continue;
             };
@@ -261,7 +275,8 @@ impl Shared {
             scope.spawn(move |scope| {
                 let mut tally = 0;
                 let outlet = Outlet::Scoped(scope);
-                with_scratch(|ready| self.chain(task, Resume::FIRST, &mut tally, outlet, ready));
+                let resume = Resume::FIRST;
+                with_scratch(|scratch| self.chain(task, resume, &mut tally, outlet, scratch));
                 self.count_scoped(pools, tally);
             });
         }

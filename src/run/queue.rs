@@ -6,6 +6,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
 use super::engine::{Resume, Shared};
+use crate::context::AttemptState;
 
 /// Ready tasks waiting to start, with the attempt each starts at.
 #[derive(Default)]
@@ -57,6 +58,7 @@ impl Shared {
             .map(|&t| (t, Resume::FIRST))
             .collect();
         let mut ready = Vec::new();
+        let mut attempt = AttemptState::new();
         let mut tally = 0;
         // The reading that ended the task before, which the next one starts from.
         let mut now = None;
@@ -84,7 +86,7 @@ impl Shared {
                 resume = Resume::first_at(now.take());
             }
             ready.clear();
-            now = self.run_task(task, resume, &mut ready, &mut tally);
+            now = self.run_task(task, resume, &mut ready, &mut tally, &mut attempt);
             local.extend(ready.iter().map(|&t| (t, Resume::FIRST)));
         }
     }
