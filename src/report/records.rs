@@ -246,16 +246,20 @@ impl Records {
             Value::Float(f) => (FLOAT, f.to_bits(), None),
             other => (EXTRA, 0, Some(std::mem::take(other))),
         };
-        let mut flags = 0;
-        if heap.is_some() || detail.is_some() {
-            flags = WITH_EXTRA;
-            let extra = Extra {
-                result: heap.unwrap_or_default(),
-                detail,
-            };
-            // The claim makes this the only write.
-            let _ = self.extras[index as usize].set(Box::new(extra));
-        }
+        // Both are consumed here on every path, so the common case (a scalar and no detail)
+        // runs no drop code for them.
+        let flags = match (heap, detail) {
+            (None, None) => 0,
+            (heap, detail) => {
+                let extra = Extra {
+                    result: heap.unwrap_or_default(),
+                    detail,
+                };
+                // The claim makes this the only write.
+                let _ = self.extras[index as usize].set(Box::new(extra));
+                WITH_EXTRA
+            }
+        };
         slot.start.store(start, Ordering::Relaxed);
         slot.end.store(end, Ordering::Relaxed);
         slot.bits.store(bits, Ordering::Relaxed);
