@@ -7,7 +7,7 @@ use crate::error::{GraphError, RunError};
 use crate::graph::Graph;
 use crate::report::Report;
 use crate::run::engine::Shared;
-use crate::run::{HostedRun, Mode, Pools, RunOptions, PARALLEL_FROM};
+use crate::run::{HostedRun, Lease, Mode, RunOptions, PARALLEL_FROM};
 use crate::task::{normalize, Dependency, Task};
 
 /// A named set of tasks, validated and ordered when it is built and after every change.
@@ -132,7 +132,7 @@ impl Process {
         let workers = options.workers()?;
         let parallel = options.parallel.unwrap_or(self.len() >= PARALLEL_FROM) && workers > 1;
         let mode = if parallel {
-            let pools = Pools::new(workers).map_err(|error| RunError::InvalidOption {
+            let pools = Lease::take(workers).map_err(|error| RunError::InvalidOption {
                 field: "max_workers",
                 reason: format!("could not start {workers} worker threads: {error}"),
             })?;

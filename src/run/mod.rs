@@ -16,12 +16,12 @@ pub use attempt::Completion;
 pub use cancel::CancelToken;
 pub use events::{Event, Observer};
 pub use hosted::{Assignment, HostedRun, Readiness};
-pub(crate) use pool::Pools;
+pub(crate) use pool::Lease;
 
 /// How a run executes its ready tasks.
 pub(crate) enum Mode {
-    /// On rayon pools owned by the run.
-    Pool(pool::Pools),
+    /// On rayon pools lent to the run.
+    Pool(pool::Lease),
     /// From a FIFO, by the calling thread or by the host.
     Queue(queue::ReadyQueue),
 }

@@ -19,10 +19,15 @@
 //! never returns would hold the counts of every frame below it. Tasks with a timeout (the one
 //! kind of callback a run may abandon while it still runs) therefore run on a second pool of
 //! their own, one task per job, with no `join` there at all.
+//!
+//! A run's pools are leased to it alone. Once the run's state is dropped (which waits for
+//! every job of the run, an abandoned callback included) they go back to a small idle list,
+//! and the next run of as many workers takes them instead of starting threads: a run of a few
+//! hundred tasks would otherwise spend most of its time starting them.
 
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use rayon::Scope;
 
@@ -75,8 +80,56 @@ pub(crate) struct Pools {
     scoped: Box<[Padded<AtomicUsize>]>,
 }
 
+/// Pools whose run is over, kept for the next run of as many workers.
+static IDLE: Mutex<Vec<Pools>> = Mutex::new(Vec::new());
+
+/// At most this many sets of idle pools are kept; more are shut down.
+const KEEP_IDLE: usize = 4;
+
+/// A run's pools, lent to it alone for as long as it lasts and kept for a later run after
+/// that. The lease ends when the run's state is dropped, which happens only once no job of
+/// the run is left on the pools, so the next run finds every thread free.
+pub(crate) struct Lease(Option<Pools>);
+
+impl Lease {
+    /// Pools of `workers` threads: idle ones left by an earlier run if there are any (no
+    /// thread to start), or new ones.
+    pub(crate) fn take(workers: usize) -> Result<Lease, rayon::ThreadPoolBuildError> {
+        let idle = {
+            let mut idle = IDLE.lock().unwrap_or_else(|p| p.into_inner());
+            let found = idle.iter().position(|p| p.workers == workers);
+            found.map(|at| idle.swap_remove(at))
+        };
+        match idle {
+            Some(pools) => Ok(Lease(Some(pools))),
+            None => Pools::new(workers).map(|pools| Lease(Some(pools))),
+        }
+    }
+}
+
+impl std::ops::Deref for Lease {
+    type Target = Pools;
+
+    fn deref(&self) -> &Pools {
+        // Only `drop` empties the lease.
+        self.0
+            .as_ref()
+            .expect("a lease holds its pools until dropped")
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        let Some(pools) = self.0.take() else { return };
+        let mut idle = IDLE.lock().unwrap_or_else(|p| p.into_inner());
+        if idle.len() < KEEP_IDLE {
+            idle.push(pools);
+        }
+    }
+}
+
 impl Pools {
-    pub(crate) fn new(workers: usize) -> Result<Pools, rayon::ThreadPoolBuildError> {
+    fn new(workers: usize) -> Result<Pools, rayon::ThreadPoolBuildError> {
         Ok(Pools {
             main: build(workers, "processes-worker")?,
             timed: OnceLock::new(),
