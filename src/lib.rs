@@ -38,6 +38,7 @@ pub mod logs;
 mod process;
 pub mod report;
 mod run;
+mod shelf;
 mod task;
 mod value;
 

@@ -12,10 +12,12 @@
 //! page fault for each of them) rather than reusing memory it already has.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::OnceLock;
 
 use once_cell::race::OnceBox;
+
+use crate::shelf::Shelf;
 
 use super::{Detail, Status};
 use crate::value::Value;
@@ -55,10 +57,16 @@ struct Extra {
     detail: Option<Box<Detail>>,
 }
 
+/// Tables of slots and of extra parts freed by earlier runs, for runs of their size.
+static SLOTS: Shelf<Slot> = Shelf::new();
+static EXTRAS: Shelf<OnceBox<Extra>> = Shelf::new();
+
 /// One record slot per task, and one place for its extra parts, in task-index order.
 pub(crate) struct Records {
     slots: Box<[Slot]>,
     extras: Box<[OnceBox<Extra>]>,
+    /// Whether any record has parts in `extras`.
+    any_extra: AtomicBool,
     /// What a cancellation decided for the tasks that had not ended, over their slots.
     swept: OnceLock<Swept>,
 }
@@ -153,11 +161,23 @@ pub(crate) const MISSING: Record<'static> = Record {
 };
 
 impl Records {
-    /// Empty slots for `tasks` tasks.
+    /// Empty slots for `tasks` tasks, in tables an earlier run left if there are any.
     pub(crate) fn new(tasks: usize) -> Records {
+        let slots = match SLOTS.take(tasks) {
+            Some(mut slots) => {
+                slots.fill_with(Slot::default);
+                slots
+            }
+            None => (0..tasks).map(|_| Slot::default()).collect(),
+        };
+        // A table of extras goes on the shelf emptied.
+        let extras = EXTRAS
+            .take(tasks)
+            .unwrap_or_else(|| (0..tasks).map(|_| OnceBox::new()).collect());
         Records {
-            slots: (0..tasks).map(|_| Slot::default()).collect(),
-            extras: (0..tasks).map(|_| OnceBox::new()).collect(),
+            slots,
+            extras,
+            any_extra: AtomicBool::new(false),
             swept: OnceLock::new(),
         }
     }
@@ -257,6 +277,7 @@ impl Records {
                 };
                 // The claim makes this the only write.
                 let _ = self.extras[index as usize].set(Box::new(extra));
+                self.any_extra.store(true, Ordering::Relaxed);
                 WITH_EXTRA
             }
         };
@@ -307,6 +328,22 @@ impl Records {
     pub(crate) fn result(&self, index: u32) -> Option<Value> {
         let record = self.get(index)?;
         (record.status == Status::Success).then(|| record.result())
+    }
+}
+
+impl Drop for Records {
+    fn drop(&mut self) {
+        let slots = std::mem::take(&mut self.slots);
+        let mut extras = std::mem::take(&mut self.extras);
+        if *self.any_extra.get_mut() {
+            for extra in extras.iter_mut() {
+                if extra.get().is_some() {
+                    *extra = OnceBox::new();
+                }
+            }
+        }
+        SLOTS.put(slots);
+        EXTRAS.put(extras);
     }
 }
 

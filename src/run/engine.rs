@@ -25,6 +25,7 @@ use crate::error::{ErrorKind, RunError, TaskError};
 use crate::graph::Graph;
 use crate::logs::Level;
 use crate::report::{Records, Report, Status, Swept};
+use crate::shelf::Shelf;
 use crate::task::{Outcome, TriggerRule};
 use crate::value::Value;
 
@@ -115,6 +116,9 @@ impl Final {
     }
 }
 
+/// Tables of waiting counts freed by earlier runs, for runs of their size.
+static WAITING: Shelf<AtomicU32> = Shelf::new();
+
 /// Everything one run shares between its threads.
 pub(crate) struct Shared {
     pub(crate) graph: Arc<Graph>,
@@ -158,9 +162,17 @@ impl Shared {
     ) -> Shared {
         let topology = &graph.topology;
         let n = graph.tasks.len();
-        let waiting = (0..n as u32)
-            .map(|i| AtomicU32::new(topology.dependency_count(i)))
-            .collect();
+        let waiting = match WAITING.take(n) {
+            Some(mut waiting) => {
+                for (i, count) in waiting.iter_mut().enumerate() {
+                    *count.get_mut() = topology.dependency_count(i as u32);
+                }
+                waiting
+            }
+            None => (0..n as u32)
+                .map(|i| AtomicU32::new(topology.dependency_count(i)))
+                .collect(),
+        };
         let records = Records::new(n);
         let started_at = SystemTime::now();
         let seed = started_at
@@ -965,6 +977,12 @@ impl Shared {
             total: self.total(),
             cancelled: self.cancel.is_cancelled(),
         });
+    }
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        WAITING.put(std::mem::take(&mut self.waiting));
     }
 }
 
