@@ -213,10 +213,10 @@ impl Shared {
         &self.graph.tasks[index as usize].name
     }
 
-    /// Clock ticks since the run started; at least 1, so that 0 can stand for no reading.
+    /// Clock ticks since the run started.
     #[inline]
     pub(crate) fn now(&self) -> u64 {
-        clock::raw().saturating_sub(self.origin).max(1)
+        clock::raw().saturating_sub(self.origin)
     }
 
     /// The result of `task`, if it ended in success.

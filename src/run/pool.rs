@@ -124,7 +124,11 @@ impl Drop for Lease {
         let mut idle = IDLE.lock().unwrap_or_else(|p| p.into_inner());
         if idle.len() < KEEP_IDLE {
             idle.push(pools);
+            return;
         }
+        // Shut down outside the lock.
+        drop(idle);
+        drop(pools);
     }
 }
 
