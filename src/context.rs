@@ -306,6 +306,7 @@ fn inject(
         let Some(value) = shared.result_of(target) else {
             continue;
         };
+        // The static lists are copied in the first time each of them receives a result.
         let mut positional = |value| {
             if !built.0 {
                 args.extend_from_slice(&task.args);
@@ -313,23 +314,20 @@ fn inject(
             }
             args.push(value);
         };
+        let mut named = |name, value| {
+            if !built.1 {
+                kwargs.extend_from_slice(task.kwargs());
+                built.1 = true;
+            }
+            set_kwarg(kwargs, name, value);
+        };
         match &dep.injection {
             Injection::None => {}
             Injection::Positional => positional(value),
-            Injection::Named(name) => {
-                if !built.1 {
-                    kwargs.extend_from_slice(task.kwargs());
-                    built.1 = true;
-                }
-                set_kwarg(kwargs, name, value);
-            }
+            Injection::Named(name) => named(name, value),
             Injection::Both(name) => {
                 positional(value.clone());
-                if !built.1 {
-                    kwargs.extend_from_slice(task.kwargs());
-                    built.1 = true;
-                }
-                set_kwarg(kwargs, name, value);
+                named(name, value);
             }
         }
     }

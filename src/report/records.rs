@@ -4,12 +4,10 @@
 //! result and the attempt count, the two timestamps, and the scalar result's bits. What does
 //! not fit in words (a result behind a pointer, a failure, a log error) goes to a box in a
 //! second, parallel array, which a task that ends with a scalar result never touches. Ending a
-//! task costs one compare-and-swap (the claim that makes it end exactly once) and a few
-//! stores, and the hot path never copies a whole record or result around.
-//!
-//! Both arrays are kept under 32 bytes per task so that the tables of a million-task run stay
-//! below the size from which the system allocator maps fresh pages for every run (and pays a
-//! page fault for each of them) rather than reusing memory it already has.
+//! task costs a few stores, plus one compare-and-swap (the claim that makes it end exactly
+//! once) wherever another thread could end it too, and the hot path never copies a whole
+//! record or result around. Both tables go on a shelf when the report lets go of them, for
+//! the next run of the same size.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -17,9 +15,8 @@ use std::sync::OnceLock;
 
 use once_cell::race::OnceBox;
 
-use crate::shelf::Shelf;
-
 use super::{Detail, Status};
+use crate::shelf::Shelf;
 use crate::value::Value;
 
 /// A head that is claimed by a thread writing the record but not yet published.
@@ -101,10 +98,9 @@ impl Swept {
 
     /// Ends `index` as cancelled, after `attempts` (0 or 1) attempts.
     pub(crate) fn cancel(&mut self, index: u32, attempts: u32, detail: Option<Box<Detail>>) {
-        let (word, bit) = (index as usize / 64, 1u64 << (index % 64));
-        self.cancelled[word] |= bit;
+        set_bit(&mut self.cancelled, index);
         if attempts > 0 {
-            self.started[word] |= bit;
+            set_bit(&mut self.started, index);
         }
         if detail.is_some() {
             let result = Value::Null;
@@ -113,18 +109,16 @@ impl Swept {
     }
 
     fn has(&self, index: u32) -> bool {
-        let (word, bit) = (index as usize / 64, 1u64 << (index % 64));
-        self.cancelled.get(word).is_some_and(|w| w & bit != 0)
+        bit(&self.cancelled, index)
     }
 
     fn record(&self, index: u32) -> Option<Record<'_>> {
         if !self.has(index) {
             return None;
         }
-        let started = self.started[index as usize / 64] & 1u64 << (index % 64) != 0;
         Some(Record {
             status: Status::Cancelled,
-            attempts: u32::from(started),
+            attempts: u32::from(bit(&self.started, index)),
             start: self.at,
             end: self.at,
             kind: NULL,
@@ -132,6 +126,16 @@ impl Swept {
             extra: self.extras.get(&index),
         })
     }
+}
+
+/// Bit `index` of a bitset of words.
+fn bit(words: &[u64], index: u32) -> bool {
+    let word = words.get(index as usize / 64).copied().unwrap_or(0);
+    word & 1 << (index % 64) != 0
+}
+
+fn set_bit(words: &mut [u64], index: u32) {
+    words[index as usize / 64] |= 1 << (index % 64);
 }
 
 /// What a finished task's record says, read from its slot.

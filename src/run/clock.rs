@@ -14,7 +14,7 @@ pub(crate) fn raw() -> u64 {
 }
 
 /// Nanoseconds from reading `start` to reading `end` (zero if `end` is not later).
-pub(crate) fn nanos_between(start: u64, end: u64) -> u64 {
+fn nanos_between(start: u64, end: u64) -> u64 {
     CLOCK.delta_as_nanos(start, end)
 }
 

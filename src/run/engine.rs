@@ -134,8 +134,6 @@ pub(crate) struct Shared {
     announced: AtomicUsize,
     /// Raw clock reading at the run's start; task timestamps count from it.
     origin: u64,
-    /// How many ticks a leaf of the pool's initial split runs its roots in a row.
-    pub(crate) leaf_ticks: u64,
     started: Instant,
     started_at: SystemTime,
     observer: Option<Arc<dyn Observer>>,
@@ -190,7 +188,6 @@ impl Shared {
             any_errored: AtomicBool::new(false),
             announced: AtomicUsize::new(0),
             origin: clock::raw(),
-            leaf_ticks: clock::ticks(super::pool::LEAF_NS),
             started: Instant::now(),
             started_at,
             observer,

@@ -29,8 +29,10 @@ use std::cell::RefCell;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
+use once_cell::sync::Lazy;
 use rayon::Scope;
 
+use super::clock;
 use super::engine::{Padded, Resume, Shared};
 use crate::context::AttemptState;
 
@@ -42,7 +44,10 @@ const GRAIN: usize = 32;
 
 /// How long (in nanoseconds) a leaf runs its roots in a row before it offers the rest to idle
 /// workers.
-pub(crate) const LEAF_NS: u64 = 20_000;
+const LEAF_NS: u64 = 20_000;
+
+/// [`LEAF_NS`] in clock ticks.
+static LEAF_TICKS: Lazy<u64> = Lazy::new(|| clock::ticks(LEAF_NS));
 
 /// What a worker needs to run tasks one after another: the list of tasks each one released,
 /// and the state lent to each attempt.
@@ -229,7 +234,7 @@ impl Shared {
     /// can steal them: short roots pay one `join` per leaf instead of one per root, and slow
     /// ones still spread across the pool.
     fn run_leaf<'s>(self: &'s Arc<Self>, tasks: &[u32], outlet: Outlet<'_, 's>) -> usize {
-        let started = self.now();
+        let (started, leaf_ticks) = (self.now(), *LEAF_TICKS);
         let mut now = Some(started);
         let mut tally = 0;
         let mut rest = tasks;
@@ -239,7 +244,7 @@ impl Shared {
                 now = self.chain(task, Resume::first_at(now), &mut tally, outlet, scratch);
                 if rest.len() > 1 {
                     let reading = *now.get_or_insert_with(|| self.now());
-                    if reading.saturating_sub(started) > self.leaf_ticks {
+                    if reading.saturating_sub(started) > leaf_ticks {
                         break;
                     }
                 }
