@@ -70,20 +70,22 @@ impl AttemptState {
         }
     }
 
-    /// Readies the state for an attempt of `task`: `cell` is the attempt's cell when it has a
-    /// timeout, and the arguments are built when dependencies inject results.
+    /// Readies the state for an attempt of `task`, whose dependencies inject as `injects`
+    /// says: `cell` is the attempt's cell when it has a timeout, and the arguments are built
+    /// when dependencies inject results.
     #[inline(always)]
     pub(crate) fn prepare(
         &mut self,
         shared: &Shared,
         task: &Task,
+        injects: Injects,
         index: u32,
         cell: Option<Arc<AttemptCell>>,
     ) {
         if let Some(cell) = cell {
             let _ = self.cell.set(cell);
         }
-        if task.injects != Injects::Nothing {
+        if injects != Injects::Nothing {
             self.injected = inject(shared, task, index, &mut self.args, &mut self.kwargs);
         }
     }
@@ -111,11 +113,13 @@ impl<'a> TaskContext<'a> {
     /// The context of attempt `attempt` of `task` (the task at `index`), lent `state`, which
     /// [`AttemptState::prepare`] readied for it: static arguments first, then injected
     /// results in declaration order; an injected named argument replaces a static one of that
-    /// name.
+    /// name. A task without static arguments (`arguments` false) is not read here at all.
     #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         shared: &'a Arc<Shared>,
         task: &'a Task,
+        arguments: bool,
         index: u32,
         attempt: u32,
         first_start: u64,
@@ -130,13 +134,17 @@ impl<'a> TaskContext<'a> {
             first_start,
             args: if args_injected {
                 &state.args
-            } else {
+            } else if arguments {
                 &task.args
+            } else {
+                &[]
             },
             kwargs: if kwargs_injected {
                 &state.kwargs
-            } else {
+            } else if arguments {
                 task.kwargs()
+            } else {
+                &[]
             },
             state,
         }

@@ -4,6 +4,7 @@
 //! the resolved dependency edges, the successor lists and a topological order. It is built in
 //! O(V + E) with no recursion, so a chain of a million tasks is as safe as a diamond.
 
+mod hot;
 mod topology;
 mod validate;
 
@@ -14,6 +15,7 @@ use crate::error::GraphError;
 use crate::logs::Logs;
 use crate::task::Task;
 
+pub(crate) use hot::Hot;
 pub(crate) use topology::Topology;
 
 /// The tasks of a process, validated, with their edges resolved and ordered.
@@ -24,6 +26,8 @@ pub(crate) struct Graph {
     pub(crate) topology: Topology,
     /// The tasks' log files, opened when the tasks are added.
     pub(crate) logs: Logs,
+    /// What running each task needs, packed densely; rebuilt on every change.
+    pub(crate) hot: Hot,
 }
 
 impl Graph {
@@ -39,11 +43,13 @@ impl Graph {
         validate::dependencies(&tasks)?;
         let topology = Topology::build(&tasks, &names)?;
         let logs = Logs::build(&tasks)?;
+        let hot = Hot::build(&tasks);
         Ok(Graph {
             tasks,
             names,
             topology,
             logs,
+            hot,
         })
     }
 
@@ -54,6 +60,7 @@ impl Graph {
             names: NameIndex::default(),
             topology: Topology::default(),
             logs: Logs::default(),
+            hot: Hot::default(),
         }
     }
 
@@ -80,6 +87,7 @@ impl Graph {
                 self.names.insert(&self.tasks, index);
                 self.topology = topology;
                 self.logs.attach(index as usize, log);
+                self.hot = Hot::build(&self.tasks);
                 Ok(())
             }
             Err(error) => {
@@ -111,6 +119,7 @@ impl Graph {
         match checked {
             Ok(topology) => {
                 self.topology = topology;
+                self.hot = Hot::build(&self.tasks);
                 Ok(())
             }
             Err(error) => {
@@ -140,6 +149,7 @@ impl Graph {
         self.logs.remove(index as usize);
         self.names = NameIndex::build(&self.tasks);
         self.topology = Topology::build(&self.tasks, &self.names)?;
+        self.hot = Hot::build(&self.tasks);
         Ok(removed)
     }
 }

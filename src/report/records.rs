@@ -19,11 +19,18 @@ use super::{Detail, Status};
 use crate::shelf::Shelf;
 use crate::value::Value;
 
-/// A head that is claimed by a thread writing the record but not yet published.
+/// The state of a head claimed by a thread writing the record but not yet published.
 const CLAIMED: u64 = 1;
 
-/// The result word of a task that started and has not ended.
-const STARTED: u64 = u64::MAX;
+/// Where a head keeps the generation of the run that wrote it, and the last generation a
+/// table is used for before it is cleared.
+const GENERATION_SHIFT: u32 = 17;
+const GENERATION: u64 = 0x7fff << GENERATION_SHIFT;
+const LAST_GENERATION: u64 = 0x7fff;
+
+/// Set in the start word of a task that started and has not ended, beside the generation: a
+/// real start never has it.
+const STARTED: u64 = 1 << 63;
 
 /// Result kinds kept in the head; `EXTRA` means the result is in the side box.
 const NULL: u64 = 0;
@@ -36,11 +43,17 @@ const EXTRA: u64 = 4;
 const WITH_EXTRA: u64 = 1 << 16;
 
 /// The words of one task's record.
+///
+/// A table of slots serves run after run without being cleared: each run has its own
+/// generation, and a head that does not carry it reads as empty. A run's threads then write
+/// only the slots they use, and nothing has to sweep the whole table before the run starts.
 #[derive(Default)]
 struct Slot {
-    /// 0 before the task ended, `CLAIMED` while its record is written, then
-    /// `status + 2 | kind << 8 | WITH_EXTRA? | attempts << 32`.
+    /// For this run's generation `g`: anything without `g` before the task ended,
+    /// `g | CLAIMED` while its record is written, then
+    /// `status + 2 | kind << 8 | WITH_EXTRA? | g | attempts << 32`.
     head: AtomicU64,
+    /// `STARTED | g` from the task's start until its end.
     start: AtomicU64,
     end: AtomicU64,
     /// A scalar result's bits.
@@ -54,13 +67,16 @@ struct Extra {
     detail: Option<Box<Detail>>,
 }
 
-/// Tables of slots and of extra parts freed by earlier runs, for runs of their size.
-static SLOTS: Shelf<Slot> = Shelf::new();
+/// Tables of slots (with the last generation they served) and of extra parts freed by earlier
+/// runs, for runs of their size.
+static SLOTS: Shelf<Slot, u64> = Shelf::new();
 static EXTRAS: Shelf<OnceBox<Extra>> = Shelf::new();
 
 /// One record slot per task, and one place for its extra parts, in task-index order.
 pub(crate) struct Records {
     slots: Box<[Slot]>,
+    /// This run's generation, shifted into place in a head.
+    generation: u64,
     extras: Box<[OnceBox<Extra>]>,
     /// Whether any record has parts in `extras`.
     any_extra: AtomicBool,
@@ -167,19 +183,23 @@ pub(crate) const MISSING: Record<'static> = Record {
 impl Records {
     /// Empty slots for `tasks` tasks, in tables an earlier run left if there are any.
     pub(crate) fn new(tasks: usize) -> Records {
-        let slots = match SLOTS.take(tasks) {
-            Some(mut slots) => {
+        // A fresh table is all generation 0, which no run uses.
+        let (slots, generation) = match SLOTS.take(tasks) {
+            Some((slots, last)) if last < LAST_GENERATION => (slots, last + 1),
+            Some((mut slots, _)) => {
                 slots.fill_with(Slot::default);
-                slots
+                (slots, 1)
             }
-            None => (0..tasks).map(|_| Slot::default()).collect(),
+            None => ((0..tasks).map(|_| Slot::default()).collect(), 1),
         };
         // A table of extras goes on the shelf emptied.
-        let extras = EXTRAS
-            .take(tasks)
-            .unwrap_or_else(|| (0..tasks).map(|_| OnceBox::new()).collect());
+        let extras = match EXTRAS.take(tasks) {
+            Some((extras, ())) => extras,
+            None => (0..tasks).map(|_| OnceBox::new()).collect(),
+        };
         Records {
             slots,
+            generation: generation << GENERATION_SHIFT,
             extras,
             any_extra: AtomicBool::new(false),
             swept: OnceLock::new(),
@@ -201,41 +221,65 @@ impl Records {
         self.swept.get().is_some()
     }
 
+    /// Whether `head` was written in this run (claimed or published).
+    #[inline(always)]
+    fn is_current(&self, head: u64) -> bool {
+        head & GENERATION == self.generation
+    }
+
+    /// The head of `index` if this run wrote it, 0 otherwise.
+    #[inline(always)]
+    fn head(&self, index: u32) -> u64 {
+        let head = self.slots[index as usize].head.load(Ordering::Acquire);
+        if self.is_current(head) {
+            head
+        } else {
+            0
+        }
+    }
+
     /// Takes the right to write the record of `index`; false when someone else has it.
     #[inline]
     pub(crate) fn claim(&self, index: u32) -> bool {
         let head = &self.slots[index as usize].head;
-        head.load(Ordering::Relaxed) == 0
+        let seen = head.load(Ordering::Relaxed);
+        !self.is_current(seen)
             && head
-                .compare_exchange(0, CLAIMED, Ordering::Acquire, Ordering::Relaxed)
+                .compare_exchange(
+                    seen,
+                    self.generation | CLAIMED,
+                    Ordering::Acquire,
+                    Ordering::Relaxed,
+                )
                 .is_ok()
     }
 
     /// Marks `index` started unless its record is taken already (false then). The mark lives
-    /// in the slot's result word, which no one reads before the record is published with a
-    /// scalar result, and it brings the slot into this core's cache before the task ends.
+    /// in the slot's start word, which the record's publication overwrites, and it brings the
+    /// slot into this core's cache before the task ends.
     #[inline]
     pub(crate) fn begin(&self, index: u32) -> bool {
         let slot = &self.slots[index as usize];
-        if slot.head.load(Ordering::Acquire) != 0 {
+        if self.is_current(slot.head.load(Ordering::Acquire)) {
             return false;
         }
-        slot.bits.store(STARTED, Ordering::Relaxed);
+        slot.start
+            .store(STARTED | self.generation, Ordering::Relaxed);
         true
     }
 
-    /// Whether `index` was marked started; read by whoever claimed its record before writing
-    /// it.
+    /// Whether `index` was marked started in this run; read by whoever claimed its record
+    /// before writing it.
     pub(crate) fn was_started(&self, index: u32) -> bool {
-        self.slots[index as usize].bits.load(Ordering::Relaxed) == STARTED
+        let start = self.slots[index as usize].start.load(Ordering::Relaxed);
+        start == STARTED | self.generation
     }
 
     /// Waits until the record of `index`, claimed by another thread, is published. Between
     /// the claim and the publication that thread runs no callback, only the engine's own
     /// bookkeeping and log writes, so the wait is short.
     pub(crate) fn await_published(&self, index: u32) {
-        let head = &self.slots[index as usize].head;
-        while head.load(Ordering::Acquire) == CLAIMED {
+        while self.head(index) == self.generation | CLAIMED {
             std::thread::yield_now();
         }
     }
@@ -243,8 +287,7 @@ impl Records {
     /// Whether the record of `index` is claimed or written, or a cancellation ended it.
     #[inline]
     pub(crate) fn is_taken(&self, index: u32) -> bool {
-        self.slots[index as usize].head.load(Ordering::Acquire) != 0
-            || self.swept.get().is_some_and(|s| s.has(index))
+        self.head(index) != 0 || self.swept.get().is_some_and(|s| s.has(index))
     }
 
     /// Writes and publishes the record of `index`, which the caller claimed or is the only
@@ -289,7 +332,7 @@ impl Records {
         slot.end.store(end, Ordering::Relaxed);
         slot.bits.store(bits, Ordering::Relaxed);
         let head = (status as u64 + 2) | kind << 8 | flags | u64::from(attempts) << 32;
-        slot.head.store(head, Ordering::Release);
+        slot.head.store(head | self.generation, Ordering::Release);
     }
 
     /// The published record of `index`, if there is one.
@@ -299,8 +342,8 @@ impl Records {
             return Some(record);
         }
         let slot = &self.slots[index as usize];
-        let head = slot.head.load(Ordering::Acquire);
-        if head <= CLAIMED {
+        let head = self.head(index);
+        if head & 0xff <= CLAIMED {
             return None;
         }
         Some(Record {
@@ -323,8 +366,8 @@ impl Records {
         if self.swept.get().is_some_and(|s| s.has(index)) {
             return Some(Status::Cancelled);
         }
-        let head = self.slots[index as usize].head.load(Ordering::Acquire);
-        (head > CLAIMED).then(|| status_of(head))
+        let head = self.head(index);
+        (head & 0xff > CLAIMED).then(|| status_of(head))
     }
 
     /// The result of `index`, if it ended in success.
@@ -346,8 +389,8 @@ impl Drop for Records {
                 }
             }
         }
-        SLOTS.put(slots);
-        EXTRAS.put(extras);
+        SLOTS.put(slots, self.generation >> GENERATION_SHIFT);
+        EXTRAS.put(extras, ());
     }
 }
 
@@ -479,6 +522,39 @@ mod tests {
         assert!(records.was_started(0));
         assert!(records.claim(0));
         assert!(!records.begin(0));
+    }
+
+    #[test]
+    fn a_table_kept_from_an_earlier_run_reads_empty() {
+        // A length no other test uses, and large enough to be kept.
+        let tasks = crate::shelf::MAX_BYTES / std::mem::size_of::<Slot>() - 3;
+        let records = Records::new(tasks);
+        assert!(records.claim(0));
+        records.write(0, Status::Success, 1, 1, 2, &mut Value::Int(5), None);
+        assert!(records.begin(1));
+        let generation = records.generation;
+        drop(records);
+        let records = Records::new(tasks);
+        assert_ne!(records.generation, generation, "the table came back");
+        assert!(!records.is_taken(0) && records.get(0).is_none());
+        assert!(!records.was_started(1));
+        assert!(records.begin(0) && records.claim(0));
+    }
+
+    #[test]
+    fn a_table_is_cleared_once_its_generations_run_out() {
+        let tasks = crate::shelf::MAX_BYTES / std::mem::size_of::<Slot>() - 5;
+        let records = Records::new(tasks);
+        assert!(records.claim(7));
+        records.write(7, Status::Errored, 1, 1, 2, &mut Value::Null, None);
+        drop(records);
+        for _ in 1..LAST_GENERATION {
+            let records = Records::new(tasks);
+            assert!(!records.is_taken(7));
+        }
+        let records = Records::new(tasks);
+        assert_eq!(records.generation, 1 << GENERATION_SHIFT, "started over");
+        assert!(!records.is_taken(7));
     }
 
     #[test]

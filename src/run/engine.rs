@@ -161,7 +161,7 @@ impl Shared {
         let topology = &graph.topology;
         let n = graph.tasks.len();
         let waiting = match WAITING.take(n) {
-            Some(mut waiting) => {
+            Some((mut waiting, ())) => {
                 for (i, count) in waiting.iter_mut().enumerate() {
                     *count.get_mut() = topology.dependency_count(i as u32);
                 }
@@ -496,7 +496,7 @@ impl Shared {
                 continue;
             }
             let blocked = before & BLOCKED != 0;
-            if blocked && self.graph.tasks[next as usize].trigger == TriggerRule::AllSuccess {
+            if blocked && self.graph.hot.get(next).trigger() == TriggerRule::AllSuccess {
                 skipped.push(next);
             } else {
                 ready.push(next);
@@ -594,6 +594,7 @@ impl Shared {
             return None;
         }
         let task = &self.graph.tasks[index as usize];
+        let hot = self.graph.hot.get(index);
         loop {
             let first_start = match resume.first_start {
                 UNSET => self.now(),
@@ -604,7 +605,8 @@ impl Shared {
             if resume.attempt == 1 && self.graph.logs.get(index).is_some() {
                 self.log(index, Level::Info, format_args!("Starting {}.", task.name));
             }
-            let cell = task.timeout_value().map(|timeout| {
+            let timeout = hot.has_timeout().then(|| task.timeout_value()).flatten();
+            let cell = timeout.map(|timeout| {
                 let cell = Arc::new(AttemptCell::new(
                     &self.cancel,
                     index,
@@ -615,13 +617,14 @@ impl Shared {
                 self.timer().time_out(timeout, cell.clone());
                 cell
             });
-            state.prepare(self, task, index, cell);
+            state.prepare(self, task, hot.injects, index, cell);
             let attempt = resume.attempt;
-            let ctx = TaskContext::new(self, task, index, attempt, first_start, state);
+            let arguments = hot.has_arguments();
+            let ctx = TaskContext::new(self, task, arguments, index, attempt, first_start, state);
             let watch = crate::logs::traceback::Watch::start();
             let mut outcome = Outcome::Pending;
             let called = catch_unwind(AssertUnwindSafe(|| {
-                let mut answer = (task.callback)(&ctx);
+                let mut answer = (self.graph.hot.callback(hot))(&ctx);
                 if let (Outcome::Success(result), None) = (&mut answer, ctx.state.cell.get()) {
                     // The common case ends the task right here, reading the result where the
                     // callback left it: moving the answer out first would copy it through
@@ -979,7 +982,7 @@ impl Shared {
 
 impl Drop for Shared {
     fn drop(&mut self) {
-        WAITING.put(std::mem::take(&mut self.waiting));
+        WAITING.put(std::mem::take(&mut self.waiting), ());
     }
 }
 

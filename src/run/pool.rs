@@ -185,7 +185,7 @@ impl Shared {
     /// Hands `index` to the right pool as a job of its own.
     pub(crate) fn spawn_job(self: &Arc<Self>, pools: &Pools, index: u32, resume: Resume) {
         let me = self.clone();
-        if self.graph.tasks[index as usize].has_timeout() {
+        if self.graph.hot.get(index).has_timeout() {
             pools.timed().spawn(move || me.work_timed(index, resume));
         } else {
             pools.main.spawn(move || me.work(index, resume));
@@ -303,7 +303,7 @@ impl Shared {
         let mut now = None;
         while let Some((task, resume)) = next.take() {
             now = None;
-            if self.graph.tasks[task as usize].has_timeout() {
+            if self.graph.hot.get(task).has_timeout() {
                 self.spawn_job(pools, task, resume);
                 continue;
             }

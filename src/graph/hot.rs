@@ -1,0 +1,148 @@
+//! What running a task needs to know about it, packed into eight bytes per task.
+//!
+//! A [`Task`] is about seventy bytes, and its callback, options and arguments sit in different
+//! parts of it. A run that read them there would pull one or two cache lines per task, from
+//! memory the thread that built the graph wrote last, which is as slow as memory gets when
+//! that thread ran on another core. The run reads this table instead: a callback number and
+//! a few flags per task, and the task itself only for what it has beyond them.
+//!
+//! Callbacks are numbered in task order, and a task whose callback is the same as the one
+//! before it shares its number, so graphs whose tasks share one callback keep a table of one.
+
+use crate::task::{Callback, Injects, Task, TriggerRule};
+
+/// The task has a timeout.
+const TIMEOUT: u8 = 1;
+/// The task has static positional or named arguments.
+const ARGUMENTS: u8 = 1 << 1;
+/// The task runs once its dependencies are done, whatever their outcome.
+const ALL_DONE: u8 = 1 << 2;
+
+/// One task's entry.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct HotTask {
+    callback: u32,
+    flags: u8,
+    /// How the task's dependencies inject their results.
+    pub(crate) injects: Injects,
+}
+
+impl HotTask {
+    /// Whether the task has a timeout.
+    #[inline(always)]
+    pub(crate) fn has_timeout(self) -> bool {
+        self.flags & TIMEOUT != 0
+    }
+
+    /// Whether the task has static arguments of either kind.
+    #[inline(always)]
+    pub(crate) fn has_arguments(self) -> bool {
+        self.flags & ARGUMENTS != 0
+    }
+
+    /// The task's trigger rule.
+    #[inline(always)]
+    pub(crate) fn trigger(self) -> TriggerRule {
+        if self.flags & ALL_DONE != 0 {
+            TriggerRule::AllDone
+        } else {
+            TriggerRule::AllSuccess
+        }
+    }
+}
+
+/// The entries of every task, in task-index order, and the callbacks they number.
+#[derive(Clone, Default)]
+pub(crate) struct Hot {
+    tasks: Box<[HotTask]>,
+    callbacks: Vec<Callback>,
+}
+
+impl Hot {
+    /// The table for `tasks`.
+    pub(crate) fn build(tasks: &[Task]) -> Hot {
+        let mut callbacks: Vec<Callback> = Vec::new();
+        let entries = tasks
+            .iter()
+            .map(|task| {
+                let same = callbacks
+                    .last()
+                    .is_some_and(|last| std::sync::Arc::ptr_eq(last, &task.callback));
+                if !same {
+                    callbacks.push(task.callback.clone());
+                }
+                let mut flags = 0;
+                if task.has_timeout() {
+                    flags |= TIMEOUT;
+                }
+                if !task.args.is_empty() || !task.kwargs().is_empty() {
+                    flags |= ARGUMENTS;
+                }
+                if task.trigger == TriggerRule::AllDone {
+                    flags |= ALL_DONE;
+                }
+                HotTask {
+                    callback: (callbacks.len() - 1) as u32,
+                    flags,
+                    injects: task.injects,
+                }
+            })
+            .collect();
+        Hot {
+            tasks: entries,
+            callbacks,
+        }
+    }
+
+    /// The entry of the task at `index`.
+    #[inline(always)]
+    pub(crate) fn get(&self, index: u32) -> HotTask {
+        self.tasks[index as usize]
+    }
+
+    /// The callback of `task`.
+    #[inline(always)]
+    pub(crate) fn callback(&self, task: HotTask) -> &Callback {
+        &self.callbacks[task.callback as usize]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::task::Outcome;
+    use crate::value::Value;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    #[test]
+    fn entries_match_their_tasks_and_shared_callbacks_are_kept_once() {
+        let shared: Callback = Arc::new(|_| Outcome::Success(Value::Int(1)));
+        let other: Callback = Arc::new(|_| Outcome::Success(Value::Int(2)));
+        let tasks = vec![
+            Task::with_callback("a", shared.clone()),
+            Task::with_callback("b", shared.clone()).timeout(Duration::from_secs(1)),
+            Task::with_callback("c", other).arg(3),
+            Task::with_callback("d", shared.clone())
+                .inject("a")
+                .trigger(TriggerRule::AllDone),
+        ];
+        let hot = Hot::build(&tasks);
+        assert_eq!(
+            hot.callbacks.len(),
+            3,
+            "a and b share, c differs, d differs from c"
+        );
+        let (a, b, c, d) = (hot.get(0), hot.get(1), hot.get(2), hot.get(3));
+        assert_eq!(a.callback, b.callback);
+        assert!(Arc::ptr_eq(hot.callback(d), &shared));
+        assert!(!a.has_timeout() && b.has_timeout());
+        assert!(!a.has_arguments() && c.has_arguments());
+        assert_eq!(a.trigger(), TriggerRule::AllSuccess);
+        assert_eq!(d.trigger(), TriggerRule::AllDone);
+        assert_eq!(
+            (a.injects, d.injects),
+            (Injects::Nothing, Injects::AllPositional)
+        );
+    }
+}
