@@ -9,6 +9,7 @@
 //! Callbacks are numbered in task order, and a task whose callback is the same as the one
 //! before it shares its number, so graphs whose tasks share one callback keep a table of one.
 
+use super::Topology;
 use crate::task::{Callback, Injects, Task, TriggerRule};
 
 /// The task has a timeout.
@@ -18,6 +19,9 @@ const ARGUMENTS: u8 = 1 << 1;
 /// The task runs once its dependencies are done, whatever their outcome.
 const ALL_DONE: u8 = 1 << 2;
 
+/// A dependency count this high is looked up in the topology.
+const MANY: u16 = u16::MAX;
+
 /// One task's entry.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct HotTask {
@@ -25,6 +29,8 @@ pub(crate) struct HotTask {
     flags: u8,
     /// How the task's dependencies inject their results.
     pub(crate) injects: Injects,
+    /// How many dependencies the task has, or `MANY`.
+    dependencies: u16,
 }
 
 impl HotTask {
@@ -85,6 +91,9 @@ impl Hot {
                     callback: (callbacks.len() - 1) as u32,
                     flags,
                     injects: task.injects,
+                    dependencies: u16::try_from(task.dependencies.len())
+                        .unwrap_or(MANY)
+                        .min(MANY),
                 }
             })
             .collect();
@@ -104,6 +113,15 @@ impl Hot {
     #[inline(always)]
     pub(crate) fn callback(&self, task: HotTask) -> &Callback {
         &self.callbacks[task.callback as usize]
+    }
+
+    /// How many dependencies the task at `index` has.
+    #[inline(always)]
+    pub(crate) fn dependency_count(&self, topology: &Topology, index: u32) -> u32 {
+        match self.get(index).dependencies {
+            MANY => topology.dependency_count(index),
+            few => u32::from(few),
+        }
     }
 }
 
@@ -144,5 +162,30 @@ mod tests {
             (a.injects, d.injects),
             (Injects::Nothing, Injects::AllPositional)
         );
+    }
+
+    #[test]
+    fn a_task_with_very_many_dependencies_reads_its_count_from_the_topology() {
+        let callback: Callback = Arc::new(|_| Outcome::Success(Value::Null));
+        let roots = usize::from(MANY) + 10;
+        let mut tasks: Vec<Task> = (0..roots)
+            .map(|i| Task::with_callback(&format!("r{i}"), callback.clone()))
+            .collect();
+        let mut sink = Task::with_callback("sink", callback.clone());
+        for i in 0..roots {
+            sink = sink.after(&format!("r{i}"));
+        }
+        tasks.push(Task::with_callback("one", callback.clone()).after("r0"));
+        tasks.push(sink);
+        let graph = crate::graph::Graph::build(tasks).expect("valid");
+        let sink = graph.find("sink").unwrap();
+        let one = graph.find("one").unwrap();
+        assert_eq!(graph.hot.get(sink).dependencies, MANY);
+        assert_eq!(
+            graph.hot.dependency_count(&graph.topology, sink),
+            roots as u32
+        );
+        assert_eq!(graph.hot.dependency_count(&graph.topology, one), 1);
+        assert_eq!(graph.hot.dependency_count(&graph.topology, 0), 0);
     }
 }

@@ -29,7 +29,7 @@ use crate::shelf::Shelf;
 use crate::task::{Outcome, TriggerRule};
 use crate::value::Value;
 
-/// Set in a task's waiting count when one of its dependencies did not succeed.
+/// Set in a task's count of ended dependencies when one of them did not succeed.
 const BLOCKED: u32 = 1 << 31;
 
 /// Keeps a contended atomic on a cache line of its own, away from the read-mostly fields.
@@ -83,6 +83,14 @@ impl Resume {
     }
 }
 
+/// What follows an attempt that did not simply succeed.
+enum Settle {
+    /// The attempt loop is over: the reading that ended the task, if this thread ended it.
+    Ended(Option<u64>),
+    /// Try again at once, from here.
+    Again(Resume),
+}
+
 /// How a task ended, before its record is written.
 pub(crate) struct Final {
     status: Status,
@@ -116,8 +124,9 @@ impl Final {
     }
 }
 
-/// Tables of waiting counts freed by earlier runs, for runs of their size.
-static WAITING: Shelf<AtomicU32> = Shelf::new();
+/// Tables of counts of ended dependencies freed by earlier runs, for runs of their size,
+/// marked when every count in them is back at zero.
+static WAITING: Shelf<AtomicU32, bool> = Shelf::new();
 
 /// Everything one run shares between its threads.
 pub(crate) struct Shared {
@@ -125,7 +134,13 @@ pub(crate) struct Shared {
     pub(crate) process_name: Arc<str>,
     pub(crate) cancel: CancelToken,
     pub(crate) mode: Mode,
+    /// Per task, how many of its dependencies have ended (and `BLOCKED`). The release that
+    /// completes a count puts it back to zero, so a run that was not cancelled leaves the
+    /// table as it found it, and the next run takes it without writing it.
     waiting: Box<[AtomicU32]>,
+    /// Set when a cancellation ended tasks without releasing their dependents, which leaves
+    /// counts short of zero.
+    counts_left: AtomicBool,
     pub(crate) records: Arc<Records>,
     done: Padded<AtomicUsize>,
     /// Whether any task errored, set before its record is published.
@@ -158,18 +173,14 @@ impl Shared {
         observer: Option<Arc<dyn Observer>>,
         max_in_flight: usize,
     ) -> Shared {
-        let topology = &graph.topology;
         let n = graph.tasks.len();
         let waiting = match WAITING.take(n) {
-            Some((mut waiting, ())) => {
-                for (i, count) in waiting.iter_mut().enumerate() {
-                    *count.get_mut() = topology.dependency_count(i as u32);
-                }
+            Some((waiting, true)) => waiting,
+            Some((mut waiting, false)) => {
+                waiting.iter_mut().for_each(|count| *count.get_mut() = 0);
                 waiting
             }
-            None => (0..n as u32)
-                .map(|i| AtomicU32::new(topology.dependency_count(i)))
-                .collect(),
+            None => (0..n).map(|_| AtomicU32::new(0)).collect(),
         };
         let records = Records::new(n);
         let started_at = SystemTime::now();
@@ -183,6 +194,7 @@ impl Shared {
             cancel,
             mode,
             waiting,
+            counts_left: AtomicBool::new(false),
             records: Arc::new(records),
             done: Padded(AtomicUsize::new(0)),
             any_errored: AtomicBool::new(false),
@@ -482,19 +494,22 @@ impl Shared {
         self.records.is_taken(index)
     }
 
-    /// Counts `index` as ended for each dependent; a dependent whose count reaches zero is
-    /// ready, or skipped when a dependency did not succeed and it needs all to succeed.
+    /// Counts `index` as ended for each dependent; a dependent whose dependencies have all
+    /// ended is ready, or skipped when one did not succeed and it needs all to succeed.
     #[inline(always)]
     fn release(&self, index: u32, succeeded: bool, ready: &mut Vec<u32>, skipped: &mut Vec<u32>) {
-        for &next in self.graph.topology.successors(index) {
+        let graph = &*self.graph;
+        for &next in graph.topology.successors(index) {
             let counter = &self.waiting[next as usize];
             if !succeeded {
                 counter.fetch_or(BLOCKED, Ordering::AcqRel);
             }
-            let before = counter.fetch_sub(1, Ordering::AcqRel);
-            if before & !BLOCKED != 1 {
+            let before = counter.fetch_add(1, Ordering::AcqRel);
+            if (before & !BLOCKED) + 1 != graph.hot.dependency_count(&graph.topology, next) {
                 continue;
             }
+            // The last one: nothing else touches this count in this run.
+            counter.store(0, Ordering::Relaxed);
             let blocked = before & BLOCKED != 0;
             if blocked && self.graph.hot.get(next).trigger() == TriggerRule::AllSuccess {
                 skipped.push(next);
@@ -511,6 +526,7 @@ impl Shared {
     /// ends after the sweep then changes nothing a report shows. With an observer every
     /// record is claimed, so that each task gets exactly one end event.
     pub(crate) fn sweep_cancelled(&self) -> usize {
+        self.counts_left.store(true, Ordering::Relaxed);
         if self.observer.is_none() {
             return self.overrule_unended();
         }
@@ -578,7 +594,9 @@ impl Shared {
     /// belongs to someone else (a pending completion, a timer, a callback still executing) or
     /// something else ended it.
     ///
-    /// `state` is lent to each attempt in turn and left fresh afterwards.
+    /// `state` is lent to each attempt in turn and left fresh afterwards. Only the common case
+    /// (a callback that succeeds at once) runs here; any other answer is settled out of line
+    /// by [`Shared::settle_answer`], which keeps this loop small.
     pub(crate) fn run_task(
         self: &Arc<Self>,
         index: u32,
@@ -605,18 +623,10 @@ impl Shared {
             if resume.attempt == 1 && self.graph.logs.get(index).is_some() {
                 self.log(index, Level::Info, format_args!("Starting {}.", task.name));
             }
-            let timeout = hot.has_timeout().then(|| task.timeout_value()).flatten();
-            let cell = timeout.map(|timeout| {
-                let cell = Arc::new(AttemptCell::new(
-                    &self.cancel,
-                    index,
-                    resume.attempt,
-                    first_start,
-                    true,
-                ));
-                self.timer().time_out(timeout, cell.clone());
-                cell
-            });
+            let cell = match hot.has_timeout() {
+                true => self.timed_cell(index, resume, first_start),
+                false => None,
+            };
             state.prepare(self, task, hot.injects, index, cell);
             let attempt = resume.attempt;
             let arguments = hot.has_arguments();
@@ -645,72 +655,115 @@ impl Shared {
                 }
                 Err(payload) => outcome = Outcome::failure(panic_failure(payload)),
             }
-            if matches!(outcome, Outcome::Pending) && !state.completion_taken.get() {
-                // Nobody could ever complete this attempt.
-                outcome = Outcome::failure(TaskError::new(
-                    "the callback answered pending without taking a completion handle",
-                ));
-            }
             watch.end(&mut outcome);
-            let cell = state.cell.take();
-            let mut traced = state.traced.take();
-            state.reset();
-            let outcome: Result<Value, Box<TaskError>> = match cell {
-                None => match outcome {
-                    Outcome::Success(value) => Ok(value),
-                    Outcome::Failure(error) => Err(error),
-                    Outcome::Pending => return None,
-                },
-                Some(cell) => match cell.callback_returned(matches!(outcome, Outcome::Pending)) {
-                    Returned::Accept => match outcome {
-                        Outcome::Success(value) => Ok(value),
-                        Outcome::Failure(mut error) => {
-                            // Traced before, then after, taking a completion handle it did
-                            // not use.
-                            merge_traced(&mut error, std::mem::take(&mut traced));
-                            merge_traced(&mut error, cell.take_traced());
-                            Err(error)
-                        }
-                        Outcome::Pending => return None,
-                    },
-                    Returned::Wait => return None,
-                    Returned::Discard { retry: false } => return None,
-                    Returned::Discard { retry: true } => {
-                        let delay = self.backoff(index, resume.attempt);
-                        self.retry(index, resume.next(first_start), delay);
-                        return None;
-                    }
-                },
-            };
-            match outcome {
-                Ok(mut result) => {
-                    let attempts = resume.attempt;
-                    let result = &mut result;
-                    return self.succeed(index, result, attempts, first_start, ready, tally);
-                }
-                Err(_) if self.cancel.is_cancelled() => {
-                    // A callback that stopped on its token: cancelled, in every mode alike.
-                    let end = Final::interrupted(resume.attempt, first_start);
-                    return self.finish(index, end, ready, tally);
-                }
-                Err(mut error) => {
-                    merge_traced(&mut error, std::mem::take(&mut traced));
-                    match self.retry_delay(index, resume.attempt, &error) {
-                        None => {
-                            let end = errored(error, resume.attempt, first_start);
-                            return self.finish(index, end, ready, tally);
-                        }
-                        Some(delay) if delay.is_zero() && !self.cancel.is_cancelled() => {
-                            resume = resume.next(first_start);
-                        }
-                        Some(delay) => {
-                            self.retry(index, resume.next(first_start), delay);
-                            return None;
-                        }
-                    }
-                }
+            match self.settle_answer(index, resume, outcome, ready, tally, state) {
+                Settle::Ended(end) => return end,
+                Settle::Again(next) => resume = next,
             }
         }
+    }
+
+    /// The cell of an attempt of `index` that has a timeout, with its timer set.
+    #[cold]
+    #[inline(never)]
+    fn timed_cell(
+        self: &Arc<Self>,
+        index: u32,
+        resume: Resume,
+        first_start: u64,
+    ) -> Option<Arc<AttemptCell>> {
+        let timeout = self.graph.tasks[index as usize].timeout_value()?;
+        let cell = Arc::new(AttemptCell::new(
+            &self.cancel,
+            index,
+            resume.attempt,
+            first_start,
+            true,
+        ));
+        self.timer().time_out(timeout, cell.clone());
+        Some(cell)
+    }
+
+    /// Settles an attempt whose callback answered anything but an immediate success (a
+    /// failure, a panic, pending, or a success with a timeout running): ends the task, hands
+    /// its next step to whoever owns it, or says to try again at once. Leaves `state` fresh.
+    #[cold]
+    #[inline(never)]
+    fn settle_answer(
+        self: &Arc<Self>,
+        index: u32,
+        resume: Resume,
+        mut outcome: Outcome,
+        ready: &mut Vec<u32>,
+        tally: &mut usize,
+        state: &mut AttemptState,
+    ) -> Settle {
+        let first_start = resume.first_start;
+        if matches!(outcome, Outcome::Pending) && !state.completion_taken.get() {
+            // Nobody could ever complete this attempt.
+            outcome = Outcome::failure(TaskError::new(
+                "the callback answered pending without taking a completion handle",
+            ));
+        }
+        let cell = state.cell.take();
+        let mut traced = state.traced.take();
+        state.reset();
+        let outcome: Result<Value, Box<TaskError>> = match cell {
+            None => match outcome {
+                Outcome::Success(value) => Ok(value),
+                Outcome::Failure(error) => Err(error),
+                Outcome::Pending => return Settle::Ended(None),
+            },
+            Some(cell) => match cell.callback_returned(matches!(outcome, Outcome::Pending)) {
+                Returned::Accept => match outcome {
+                    Outcome::Success(value) => Ok(value),
+                    Outcome::Failure(mut error) => {
+                        // Traced before, then after, taking a completion handle it did not
+                        // use.
+                        merge_traced(&mut error, std::mem::take(&mut traced));
+                        merge_traced(&mut error, cell.take_traced());
+                        Err(error)
+                    }
+                    Outcome::Pending => return Settle::Ended(None),
+                },
+                Returned::Wait => return Settle::Ended(None),
+                Returned::Discard { retry: false } => return Settle::Ended(None),
+                Returned::Discard { retry: true } => {
+                    let delay = self.backoff(index, resume.attempt);
+                    self.retry(index, resume.next(first_start), delay);
+                    return Settle::Ended(None);
+                }
+            },
+        };
+        let end = match outcome {
+            Ok(mut result) => {
+                let attempts = resume.attempt;
+                let result = &mut result;
+                self.succeed(index, result, attempts, first_start, ready, tally)
+            }
+            Err(_) if self.cancel.is_cancelled() => {
+                // A callback that stopped on its token: cancelled, in every mode alike.
+                let end = Final::interrupted(resume.attempt, first_start);
+                self.finish(index, end, ready, tally)
+            }
+            Err(mut error) => {
+                merge_traced(&mut error, std::mem::take(&mut traced));
+                match self.retry_delay(index, resume.attempt, &error) {
+                    None => {
+                        let end = errored(error, resume.attempt, first_start);
+                        self.finish(index, end, ready, tally)
+                    }
+                    Some(delay) if delay.is_zero() && !self.cancel.is_cancelled() => {
+                        return Settle::Again(resume.next(first_start));
+                    }
+                    Some(delay) => {
+                        self.retry(index, resume.next(first_start), delay);
+                        None
+                    }
+                }
+            }
+        };
+        Settle::Ended(end)
     }
 
     #[inline]
@@ -982,7 +1035,9 @@ impl Shared {
 
 impl Drop for Shared {
     fn drop(&mut self) {
-        WAITING.put(std::mem::take(&mut self.waiting), ());
+        // A run that ended every task through its dependencies put every count back to zero.
+        let zero = !*self.counts_left.get_mut() && self.is_finished();
+        WAITING.put(std::mem::take(&mut self.waiting), zero);
     }
 }
 
