@@ -91,9 +91,7 @@ impl Hot {
                     callback: (callbacks.len() - 1) as u32,
                     flags,
                     injects: task.injects,
-                    dependencies: u16::try_from(task.dependencies.len())
-                        .unwrap_or(MANY)
-                        .min(MANY),
+                    dependencies: u16::try_from(task.dependencies.len()).unwrap_or(MANY),
                 }
             })
             .collect();
