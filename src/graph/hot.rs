@@ -46,6 +46,13 @@ impl HotTask {
         self.flags & ARGUMENTS != 0
     }
 
+    /// Whether running the task needs no more than calling its callback: no timeout, and no
+    /// result of a dependency to pass it.
+    #[inline(always)]
+    pub(crate) fn is_plain(self) -> bool {
+        self.flags & TIMEOUT == 0 && self.injects == Injects::Nothing
+    }
+
     /// The task's trigger rule.
     #[inline(always)]
     pub(crate) fn trigger(self) -> TriggerRule {

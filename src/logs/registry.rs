@@ -128,6 +128,11 @@ impl Logs {
         self.given.retain(|_, file| file.strong_count() > 0);
     }
 
+    /// Whether no task has a log.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.tasks.iter().all(Option::is_none)
+    }
+
     /// The log of the task at `index`, if it has one.
     #[inline]
     pub(crate) fn get(&self, index: u32) -> Option<&TaskLog> {

@@ -308,7 +308,7 @@ impl Shared {
                 continue;
             }
             ready.clear();
-            now = self.run_task(task, resume, ready, tally, attempt);
+            now = self.run_ready(task, resume, ready, tally, attempt);
             let Some((&head, rest)) = ready.split_first() else {
                 continue;
             };

@@ -86,7 +86,7 @@ impl Shared {
                 resume = Resume::first_at(now.take());
             }
             ready.clear();
-            now = self.run_task(task, resume, &mut ready, &mut tally, &mut attempt);
+            now = self.run_ready(task, resume, &mut ready, &mut tally, &mut attempt);
             local.extend(ready.iter().map(|&t| (t, Resume::FIRST)));
         }
     }
