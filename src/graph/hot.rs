@@ -1,10 +1,12 @@
-//! What running a task needs to know about it, packed into eight bytes per task.
+//! What running a task needs to know about it, packed into sixteen bytes per task.
 //!
 //! A [`Task`] is about seventy bytes, and its callback, options and arguments sit in different
 //! parts of it. A run that read them there would pull one or two cache lines per task, from
 //! memory the thread that built the graph wrote last, which is as slow as memory gets when
-//! that thread ran on another core. The run reads this table instead: a callback number and
-//! a few flags per task, and the task itself only for what it has beyond them.
+//! that thread ran on another core. The run reads this table instead: a callback number, a
+//! few flags and counts, and the successor of a task that has exactly one (most tasks of a
+//! chain or a tree), so that releasing it reads nothing else; the task itself is read only
+//! for what it has beyond them, and the topology only for tasks with several successors.
 //!
 //! Callbacks are numbered in task order, and a task whose callback is the same as the one
 //! before it shares its number, so graphs whose tasks share one callback keep a table of one.
@@ -31,6 +33,10 @@ pub(crate) struct HotTask {
     pub(crate) injects: Injects,
     /// How many dependencies the task has, or `MANY`.
     dependencies: u16,
+    /// How many tasks depend on this one.
+    successors: u32,
+    /// The one task that depends on this one, when there is exactly one.
+    successor: u32,
 }
 
 impl HotTask {
@@ -72,18 +78,20 @@ pub(crate) struct Hot {
 }
 
 impl Hot {
-    /// The table for `tasks`.
-    pub(crate) fn build(tasks: &[Task]) -> Hot {
+    /// The table for `tasks`, whose edges `topology` resolved.
+    pub(crate) fn build(tasks: &[Task], topology: &Topology) -> Hot {
         let mut callbacks: Vec<Callback> = Vec::new();
         let entries = tasks
             .iter()
-            .map(|task| {
+            .enumerate()
+            .map(|(index, task)| {
                 let same = callbacks
                     .last()
                     .is_some_and(|last| std::sync::Arc::ptr_eq(last, &task.callback));
                 if !same {
                     callbacks.push(task.callback.clone());
                 }
+                let successors = topology.successors(index as u32);
                 let mut flags = 0;
                 if task.has_timeout() {
                     flags |= TIMEOUT;
@@ -99,6 +107,8 @@ impl Hot {
                     flags,
                     injects: task.injects,
                     dependencies: u16::try_from(task.dependencies.len()).unwrap_or(MANY),
+                    successors: successors.len() as u32,
+                    successor: successors.first().copied().unwrap_or(0),
                 }
             })
             .collect();
@@ -118,6 +128,17 @@ impl Hot {
     #[inline(always)]
     pub(crate) fn callback(&self, task: HotTask) -> &Callback {
         &self.callbacks[task.callback as usize]
+    }
+
+    /// The tasks that depend on the task at `index`.
+    #[inline(always)]
+    pub(crate) fn successors<'a>(&'a self, topology: &'a Topology, index: u32) -> &'a [u32] {
+        let entry = &self.tasks[index as usize];
+        match entry.successors {
+            0 => &[],
+            1 => std::slice::from_ref(&entry.successor),
+            _ => topology.successors(index),
+        }
     }
 
     /// How many dependencies the task at `index` has.
@@ -150,7 +171,8 @@ mod tests {
                 .inject("a")
                 .trigger(TriggerRule::AllDone),
         ];
-        let hot = Hot::build(&tasks);
+        let graph = crate::graph::Graph::build(tasks).expect("valid");
+        let hot = &graph.hot;
         assert_eq!(
             hot.callbacks.len(),
             3,
@@ -167,6 +189,12 @@ mod tests {
             (a.injects, d.injects),
             (Injects::Nothing, Injects::AllPositional)
         );
+        let topology = &graph.topology;
+        for index in 0..4 {
+            let expected = topology.successors(index);
+            assert_eq!(hot.successors(topology, index), expected, "task {index}");
+        }
+        assert_eq!(hot.successors(topology, 0), [3], "only d depends on a");
     }
 
     #[test]
@@ -192,5 +220,9 @@ mod tests {
         );
         assert_eq!(graph.hot.dependency_count(&graph.topology, one), 1);
         assert_eq!(graph.hot.dependency_count(&graph.topology, 0), 0);
+        let r0 = graph.hot.successors(&graph.topology, 0);
+        assert_eq!(r0, [one, sink], "two successors, from the topology");
+        assert_eq!(graph.hot.successors(&graph.topology, 1), [sink]);
+        assert!(graph.hot.successors(&graph.topology, sink).is_empty());
     }
 }

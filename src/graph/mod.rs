@@ -43,7 +43,7 @@ impl Graph {
         validate::dependencies(&tasks)?;
         let topology = Topology::build(&tasks, &names)?;
         let logs = Logs::build(&tasks)?;
-        let hot = Hot::build(&tasks);
+        let hot = Hot::build(&tasks, &topology);
         Ok(Graph {
             tasks,
             names,
@@ -87,7 +87,7 @@ impl Graph {
                 self.names.insert(&self.tasks, index);
                 self.topology = topology;
                 self.logs.attach(index as usize, log);
-                self.hot = Hot::build(&self.tasks);
+                self.hot = Hot::build(&self.tasks, &self.topology);
                 Ok(())
             }
             Err(error) => {
@@ -119,7 +119,7 @@ impl Graph {
         match checked {
             Ok(topology) => {
                 self.topology = topology;
-                self.hot = Hot::build(&self.tasks);
+                self.hot = Hot::build(&self.tasks, &self.topology);
                 Ok(())
             }
             Err(error) => {
@@ -149,7 +149,7 @@ impl Graph {
         self.logs.remove(index as usize);
         self.names = NameIndex::build(&self.tasks);
         self.topology = Topology::build(&self.tasks, &self.names)?;
-        self.hot = Hot::build(&self.tasks);
+        self.hot = Hot::build(&self.tasks, &self.topology);
         Ok(removed)
     }
 }

@@ -503,7 +503,7 @@ impl Shared {
     #[inline(always)]
     fn release(&self, index: u32, succeeded: bool, ready: &mut Vec<u32>, skipped: &mut Vec<u32>) {
         let graph = &*self.graph;
-        for &next in graph.topology.successors(index) {
+        for &next in graph.hot.successors(&graph.topology, index) {
             let counter = &self.waiting[next as usize];
             if !succeeded {
                 counter.fetch_or(BLOCKED, Ordering::AcqRel);
