@@ -24,13 +24,15 @@ def main(path):
         cells = [json.loads(line) for line in lines if line.strip()]
 
     print("| shape | body | W | tasks | build ms | run ms | ns/task | floor ns/task "
-          "| floor grain | x floor | eff | floor eff | bytes/task | load |")
-    print("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
+          "| floor grain | x floor | x floor, core first | x floor, floor first "
+          "| eff | floor eff | bytes/task | load |")
+    print("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
     for c in cells:
         print(f"| {c['shape']} | {c['body']} | {c['workers']} | {fmt(c['tasks'])} "
               f"| {fmt(c['build_ms'])} | {fmt(c['run_ms'])} | {fmt(c['ns_per_task'])} "
               f"| {fmt(c['floor_ns_per_task'])} | {c.get('floor_grain', '-')} "
-              f"| {fmt(c['ratio_to_floor'], 2)} "
+              f"| {fmt(c['ratio_to_floor'], 2)} | {fmt(c.get('ratio_core_first'), 2)} "
+              f"| {fmt(c.get('ratio_floor_first'), 2)} "
               f"| {fmt(c.get('efficiency'), 3)} | {fmt(c.get('floor_efficiency'), 3)} "
               f"| {fmt(c['bytes_per_task'])} | {fmt(c.get('load_avg_1m'), 2)} |")
 
