@@ -500,22 +500,31 @@ impl Shared {
 
     /// Counts `index` as ended for each dependent; a dependent whose dependencies have all
     /// ended is ready, or skipped when one did not succeed and it needs all to succeed.
+    ///
+    /// A dependent with this one dependency alone keeps no count: this release is its last,
+    /// and whoever runs it next is ordered after this thread by the hand-off itself (the same
+    /// thread, a pool job or the run's queue).
     #[inline(always)]
     fn release(&self, index: u32, succeeded: bool, ready: &mut Vec<u32>, skipped: &mut Vec<u32>) {
         let graph = &*self.graph;
         for &next in graph.hot.successors(&graph.topology, index) {
-            let counter = &self.waiting[next as usize];
-            if !succeeded {
-                counter.fetch_or(BLOCKED, Ordering::AcqRel);
-            }
-            let before = counter.fetch_add(1, Ordering::AcqRel);
-            if (before & !BLOCKED) + 1 != graph.hot.dependency_count(&graph.topology, next) {
-                continue;
-            }
-            // The last one: nothing else touches this count in this run.
-            counter.store(0, Ordering::Relaxed);
-            let blocked = before & BLOCKED != 0;
-            if blocked && self.graph.hot.get(next).trigger() == TriggerRule::AllSuccess {
+            let needed = graph.hot.dependency_count(&graph.topology, next);
+            let blocked = if needed == 1 {
+                !succeeded
+            } else {
+                let counter = &self.waiting[next as usize];
+                if !succeeded {
+                    counter.fetch_or(BLOCKED, Ordering::AcqRel);
+                }
+                let before = counter.fetch_add(1, Ordering::AcqRel);
+                if (before & !BLOCKED) + 1 != needed {
+                    continue;
+                }
+                // The last one: nothing else touches this count in this run.
+                counter.store(0, Ordering::Relaxed);
+                before & BLOCKED != 0
+            };
+            if blocked && graph.hot.get(next).trigger() == TriggerRule::AllSuccess {
                 skipped.push(next);
             } else {
                 ready.push(next);
