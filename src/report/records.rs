@@ -268,6 +268,16 @@ impl Records {
         true
     }
 
+    /// Marks `index` started without looking at its head first, for a caller that knows
+    /// nothing else can have ended it: the store needs the slot's line for writing, which
+    /// the record's publication needs too, and it does not wait for that line to arrive.
+    #[inline]
+    pub(crate) fn mark_started(&self, index: u32) {
+        let slot = &self.slots[index as usize];
+        slot.start
+            .store(STARTED | self.generation, Ordering::Relaxed);
+    }
+
     /// Whether `index` was marked started in this run; read by whoever claimed its record
     /// before writing it.
     pub(crate) fn was_started(&self, index: u32) -> bool {

@@ -633,10 +633,12 @@ impl Shared {
         tally: &mut usize,
         state: &mut AttemptState,
     ) -> Option<u64> {
-        if self.cancel.is_cancelled() || !self.begin(index) {
-            // Cancelled, or ended by the cancellation already: the general way says which.
+        if self.cancel.is_cancelled() {
             return self.run_task(index, resume, ready, tally, state);
         }
+        // Without an observer, timeouts or completions, nothing but this thread ends a task
+        // that is not cancelled: a cancellation lays its verdict over the records instead.
+        self.records.mark_started(index);
         let first_start = self.first_start(resume);
         let resume = Resume::first_at(Some(first_start));
         let task = &self.graph.tasks[index as usize];
