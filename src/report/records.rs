@@ -568,6 +568,20 @@ mod tests {
     }
 
     #[test]
+    fn a_start_marked_without_a_look_reads_started_until_the_record_is_written() {
+        let records = Records::new(2);
+        records.mark_started(1);
+        assert!(records.was_started(1) && !records.was_started(0));
+        assert!(!records.is_taken(1), "started is not ended");
+        records.write(1, Status::Success, 1, 7, 9, &mut Value::Null, None);
+        assert!(
+            !records.was_started(1),
+            "the record's start replaced the mark"
+        );
+        assert_eq!(records.get(1).unwrap().start, 7);
+    }
+
+    #[test]
     fn statuses_survive_the_packing() {
         for status in [
             Status::Success,
