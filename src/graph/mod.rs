@@ -15,7 +15,7 @@ use crate::error::GraphError;
 use crate::logs::Logs;
 use crate::task::Task;
 
-pub(crate) use hot::Hot;
+pub(crate) use hot::{Hot, HotTask};
 pub(crate) use topology::Topology;
 
 /// The tasks of a process, validated, with their edges resolved and ordered.

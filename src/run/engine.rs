@@ -22,7 +22,7 @@ use super::timer::Timer;
 use super::Mode;
 use crate::context::{AttemptState, TaskContext};
 use crate::error::{ErrorKind, RunError, TaskError};
-use crate::graph::Graph;
+use crate::graph::{Graph, HotTask};
 use crate::logs::Level;
 use crate::report::{Records, Report, Status, Swept};
 use crate::shelf::Shelf;
@@ -603,18 +603,20 @@ impl Shared {
     }
 
     /// Runs a task that is ready on this thread, as [`Shared::run_task`] does; plain tasks of a
-    /// run that watches nothing take a shorter way.
+    /// run that watches nothing take a shorter way. `hot` is the task's entry in the graph's
+    /// dense table.
     #[inline(always)]
     pub(crate) fn run_ready(
         self: &Arc<Self>,
         index: u32,
+        hot: HotTask,
         resume: Resume,
         ready: &mut Vec<u32>,
         tally: &mut usize,
         state: &mut AttemptState,
     ) -> Option<u64> {
-        if self.plain && resume.attempt == 1 && self.graph.hot.get(index).is_plain() {
-            self.run_plain(index, resume, ready, tally, state)
+        if self.plain && resume.attempt == 1 && hot.is_plain() {
+            self.run_plain(index, hot, resume, ready, tally, state)
         } else {
             self.run_task(index, resume, ready, tally, state)
         }
@@ -628,6 +630,7 @@ impl Shared {
     fn run_plain(
         self: &Arc<Self>,
         index: u32,
+        hot: HotTask,
         resume: Resume,
         ready: &mut Vec<u32>,
         tally: &mut usize,
@@ -642,7 +645,6 @@ impl Shared {
         let first_start = self.first_start(resume);
         let resume = Resume::first_at(Some(first_start));
         let task = &self.graph.tasks[index as usize];
-        let hot = self.graph.hot.get(index);
         let arguments = hot.has_arguments();
         let ctx = TaskContext::new(self, task, arguments, index, 1, first_start, state);
         let watch = crate::logs::traceback::Watch::start();

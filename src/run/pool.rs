@@ -303,12 +303,13 @@ impl Shared {
         let mut now = None;
         while let Some((task, resume)) = next.take() {
             now = None;
-            if self.graph.hot.get(task).has_timeout() {
+            let hot = self.graph.hot.get(task);
+            if hot.has_timeout() {
                 self.spawn_job(pools, task, resume);
                 continue;
             }
             ready.clear();
-            now = self.run_ready(task, resume, ready, tally, attempt);
+            now = self.run_ready(task, hot, resume, ready, tally, attempt);
             let Some((&head, rest)) = ready.split_first() else {
                 continue;
             };

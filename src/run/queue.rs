@@ -77,7 +77,8 @@ impl Shared {
                 }
                 continue;
             };
-            if self.graph.tasks[task as usize].has_timeout() {
+            let hot = self.graph.hot.get(task);
+            if hot.has_timeout() {
                 self.run_aside(task, resume);
                 now = None;
                 continue;
@@ -86,7 +87,7 @@ impl Shared {
                 resume = Resume::first_at(now.take());
             }
             ready.clear();
-            now = self.run_ready(task, resume, &mut ready, &mut tally, &mut attempt);
+            now = self.run_ready(task, hot, resume, &mut ready, &mut tally, &mut attempt);
             local.extend(ready.iter().map(|&t| (t, Resume::FIRST)));
         }
     }
