@@ -2,10 +2,12 @@
 //! finishing a task exactly once, releasing its dependents and skipping what a failure took
 //! down.
 //!
-//! Each task has an atomic count of dependencies still running (its top bit says that one of
-//! them did not succeed) and a record slot that is written once. A task ends when one thread
-//! claims its slot; that thread alone writes it, counts the task and releases its dependents,
-//! and anyone who comes later (a late callback, a cancellation sweep) finds the slot taken and
+//! A task with several dependencies has an atomic count of those that ended (its top bit says
+//! that one of them did not succeed); a task with one needs none. Each task has a record slot
+//! that is written once. A task ends when one thread claims its slot (or, in a run without an
+//! observer, when the thread that ran it writes it: a cancellation then lays its verdict over
+//! the slots); that thread alone writes it, counts the task and releases its dependents, and
+//! anyone who comes later (a late callback, a cancellation sweep) finds the slot taken and
 //! backs off.
 //! Nothing ever rescans the graph while it runs.
 
