@@ -259,12 +259,10 @@ impl Records {
     /// slot into this core's cache before the task ends.
     #[inline]
     pub(crate) fn begin(&self, index: u32) -> bool {
-        let slot = &self.slots[index as usize];
-        if self.is_current(slot.head.load(Ordering::Acquire)) {
+        if self.is_current(self.slots[index as usize].head.load(Ordering::Acquire)) {
             return false;
         }
-        slot.start
-            .store(STARTED | self.generation, Ordering::Relaxed);
+        self.mark_started(index);
         true
     }
 

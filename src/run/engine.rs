@@ -706,10 +706,7 @@ impl Shared {
         let task = &self.graph.tasks[index as usize];
         let hot = self.graph.hot.get(index);
         loop {
-            let first_start = match resume.first_start {
-                UNSET => self.now(),
-                at => at,
-            };
+            let first_start = self.first_start(resume);
             resume.first_start = first_start;
             self.started(index, resume.attempt);
             if resume.attempt == 1 && self.graph.logs.get(index).is_some() {
