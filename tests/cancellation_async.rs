@@ -456,3 +456,58 @@ fn a_panicking_observer_does_not_break_the_run() {
         assert!(report.all_succeeded());
     });
 }
+
+#[test]
+fn a_cancel_inside_a_chain_stops_the_next_link() {
+    timed(|| {
+        for parallel in [false, true] {
+            let token = CancelToken::new();
+            let called = Arc::new(Mutex::new(Vec::new()));
+            let tasks: Vec<Task> = (0..50)
+                .map(|i| {
+                    let (called, token) = (called.clone(), token.clone());
+                    let task = Task::new(&format!("c{i}"), move |_| {
+                        called.lock().unwrap().push(i);
+                        if i == 10 {
+                            token.cancel();
+                        }
+                        Ok::<_, TaskError>(())
+                    });
+                    match i {
+                        0 => task,
+                        _ => task.after(&format!("c{}", i - 1)),
+                    }
+                })
+                .collect();
+            let process = Process::new("chain", tasks).unwrap();
+            let options = RunOptions::new().parallel(parallel).cancel_token(token);
+            let report = process.run(options).unwrap();
+            assert!(report.was_cancelled());
+            assert_eq!(
+                *called.lock().unwrap(),
+                (0..=10).collect::<Vec<_>>(),
+                "no link starts after the cancel (parallel: {parallel})"
+            );
+            for i in 0..10 {
+                assert_eq!(
+                    report.entry(&format!("c{i}")).unwrap().status(),
+                    Status::Success
+                );
+            }
+            // c10 ended as the cancel was being laid over the run: either verdict is fair.
+            let c10 = report.entry("c10").unwrap().status();
+            assert!(
+                matches!(c10, Status::Success | Status::Cancelled),
+                "{c10:?}"
+            );
+            for i in 11..50 {
+                let entry = report.entry(&format!("c{i}")).unwrap();
+                assert_eq!(
+                    (entry.status(), entry.attempts()),
+                    (Status::Cancelled, 0),
+                    "c{i}"
+                );
+            }
+        }
+    });
+}

@@ -317,3 +317,86 @@ fn arguments_out_of_range_name_the_task() {
         );
     });
 }
+
+/// `prefix0 -> prefix1 -> ...`: each link after the one before, each counted in `calls`;
+/// `fail` names the link that fails and how (`Err` or a panic).
+fn linked(prefix: &str, links: usize, calls: &Calls, fail: Option<(usize, bool)>) -> Vec<Task> {
+    (0..links)
+        .map(|i| {
+            let calls = calls.clone();
+            let failure = fail.and_then(|(at, panics)| (at == i).then_some(panics));
+            let task = Task::new(&format!("{prefix}{i}"), move |ctx| {
+                *calls
+                    .lock()
+                    .unwrap()
+                    .entry(ctx.name().to_owned())
+                    .or_default() += 1;
+                match failure {
+                    Some(true) => panic!("{} panicked on purpose", ctx.name()),
+                    Some(false) => Err(TaskError::new("failed on purpose")),
+                    None => Ok(ctx.args().first().cloned().unwrap_or(Value::Null)),
+                }
+            });
+            match i {
+                0 => task,
+                _ => task.after(&format!("{prefix}{}", i - 1)),
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn chains_run_link_after_link_on_a_worker_and_stop_at_their_failure() {
+    timed(|| {
+        for round in 0..40 {
+            let calls: Calls = Default::default();
+            let mut tasks = linked("k", 30, &calls, Some((12, false)));
+            tasks.extend(linked("p", 10, &calls, Some((4, true))));
+            // A link with a timeout, and one with a static argument, in an unbroken chain.
+            let mut plain = linked("t", 6, &calls, None);
+            plain[2] = plain[2].clone().timeout(std::time::Duration::from_secs(20));
+            plain[3] = plain[3].clone().arg(7);
+            tasks.extend(plain);
+            let process = Process::new("chains", tasks).unwrap();
+            let workers = 2 + round % 2;
+            let options = RunOptions::new().parallel(true).max_workers(workers);
+            let report = process.run(options).unwrap();
+
+            let calls = calls.lock().unwrap();
+            let expect = |prefix: &str, links: usize, failed: usize| {
+                for i in 0..links {
+                    let name = format!("{prefix}{i}");
+                    let entry = report.entry(&name).unwrap();
+                    let (status, called) = match i {
+                        _ if i < failed => (Status::Success, Some(&1)),
+                        _ if i == failed => (Status::Errored, Some(&1)),
+                        _ => (Status::Skipped, None),
+                    };
+                    assert_eq!(entry.status(), status, "{name}");
+                    assert_eq!(calls.get(&name), called, "{name} is called at most once");
+                }
+            };
+            expect("k", 30, 12);
+            expect("p", 10, 4);
+            expect("t", 6, 6);
+            let k12 = report.entry("k12").unwrap();
+            let downstream: Vec<&str> = k12.error().unwrap().downstream().collect();
+            let expected: Vec<String> = (13..30).map(|i| format!("k{i}")).collect();
+            assert_eq!(downstream, expected, "exactly the links after k12");
+            assert_eq!(
+                report.entry("p4").unwrap().error().unwrap().kind().as_str(),
+                "panic"
+            );
+            assert_eq!(report.entry("t3").unwrap().result(), Some(Value::Int(7)));
+            for i in 1..12 {
+                let before = report.entry(&format!("k{}", i - 1)).unwrap().finished_at();
+                let started = report
+                    .entry(&format!("k{i}"))
+                    .unwrap()
+                    .started_at()
+                    .unwrap();
+                assert!(started >= before, "k{i} starts once k{} ended", i - 1);
+            }
+        }
+    });
+}

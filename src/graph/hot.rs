@@ -141,6 +141,18 @@ impl Hot {
         }
     }
 
+    /// The one task that depends on `task` and on nothing else, when `task` has exactly one
+    /// dependent and that dependent has no other dependency: the task that ending `task`
+    /// successfully makes ready, with no count to keep.
+    #[inline(always)]
+    pub(crate) fn sole_follower(&self, task: HotTask) -> Option<(u32, HotTask)> {
+        if task.successors != 1 {
+            return None;
+        }
+        let next = self.get(task.successor);
+        (next.dependencies == 1).then_some((task.successor, next))
+    }
+
     /// How many dependencies the task at `index` has.
     #[inline(always)]
     pub(crate) fn dependency_count(&self, topology: &Topology, index: u32) -> u32 {
@@ -195,6 +207,27 @@ mod tests {
             assert_eq!(hot.successors(topology, index), expected, "task {index}");
         }
         assert_eq!(hot.successors(topology, 0), [3], "only d depends on a");
+        assert_eq!(hot.sole_follower(a).map(|(next, _)| next), Some(3));
+        assert!(hot.sole_follower(b).is_none(), "nothing depends on b");
+    }
+
+    #[test]
+    fn a_follower_with_another_dependency_is_not_sole() {
+        let callback: Callback = Arc::new(|_| Outcome::Success(Value::Null));
+        let tasks = vec![
+            Task::with_callback("a", callback.clone()),
+            Task::with_callback("b", callback.clone()),
+            Task::with_callback("c", callback.clone())
+                .after("a")
+                .after("b"),
+            Task::with_callback("d", callback.clone()).after("c"),
+            Task::with_callback("e", callback.clone()).after("c"),
+        ];
+        let graph = crate::graph::Graph::build(tasks).expect("valid");
+        let hot = &graph.hot;
+        let [a, c] = ["a", "c"].map(|name| hot.get(graph.find(name).unwrap()));
+        assert!(hot.sole_follower(a).is_none(), "c also waits for b");
+        assert!(hot.sole_follower(c).is_none(), "c has two dependents");
     }
 
     #[test]

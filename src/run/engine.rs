@@ -606,9 +606,12 @@ impl Shared {
 
     /// Runs a task that is ready on this thread, as [`Shared::run_task`] does; plain tasks of a
     /// run that watches nothing take a shorter way. `hot` is the task's entry in the graph's
-    /// dense table.
+    /// dense table. With `FOLLOW`, a plain task whose success readies exactly one plain task
+    /// runs that one next in the same call, and so on down a chain (pool workers do this:
+    /// they run the first task a task releases next anyway); the sequential driver keeps
+    /// its order and passes false.
     #[inline(always)]
-    pub(crate) fn run_ready(
+    pub(crate) fn run_ready<const FOLLOW: bool>(
         self: &Arc<Self>,
         index: u32,
         hot: HotTask,
@@ -618,7 +621,7 @@ impl Shared {
         state: &mut AttemptState,
     ) -> Option<u64> {
         if self.plain && resume.attempt == 1 && hot.is_plain() {
-            self.run_plain(index, hot, resume, ready, tally, state)
+            self.run_plain::<FOLLOW>(index, hot, resume, ready, tally, state)
         } else {
             self.run_task(index, resume, ready, tally, state)
         }
@@ -627,57 +630,77 @@ impl Shared {
     /// The first attempt of a plain task (no timeout, nothing injected) in a run with no
     /// observer and no log file: the steps of [`Shared::run_task`] less those such a task and
     /// run cannot need (events, log lines, a timer, building arguments, claiming the record).
-    /// An answer other than an immediate success is settled as `run_task` settles it.
+    /// An answer other than an immediate success is settled as `run_task` settles it. With
+    /// `FOLLOW`, see [`Shared::run_ready`].
     #[inline(never)]
-    fn run_plain(
+    fn run_plain<const FOLLOW: bool>(
         self: &Arc<Self>,
-        index: u32,
-        hot: HotTask,
-        resume: Resume,
+        mut index: u32,
+        mut hot: HotTask,
+        mut resume: Resume,
         ready: &mut Vec<u32>,
         tally: &mut usize,
         state: &mut AttemptState,
     ) -> Option<u64> {
-        if self.cancel.is_cancelled() {
-            return self.run_task(index, resume, ready, tally, state);
-        }
-        // Without an observer, timeouts or completions, nothing but this thread ends a task
-        // that is not cancelled: a cancellation lays its verdict over the records instead.
-        self.records.mark_started(index);
-        let first_start = self.first_start(resume);
-        let resume = Resume::first_at(Some(first_start));
-        let task = &self.graph.tasks[index as usize];
-        let arguments = hot.has_arguments();
-        let ctx = TaskContext::new(self, task, arguments, index, 1, first_start, state);
-        let watch = crate::logs::traceback::Watch::start();
-        let mut outcome = Outcome::Pending;
-        let called = catch_unwind(AssertUnwindSafe(|| {
-            let mut answer = (self.graph.hot.callback(hot))(&ctx);
-            if let (Outcome::Success(result), None) = (&mut answer, ctx.state.cell.get()) {
-                let now = self.now();
-                let status = Status::Success;
-                (self.records).write(index, status, 1, first_start, now, result, None);
-                // The record took out of the result whatever needs dropping.
-                std::mem::forget(answer);
-                self.ended(index, status, ready, tally);
-                return now;
+        loop {
+            if self.cancel.is_cancelled() {
+                return self.run_task(index, resume, ready, tally, state);
             }
-            outcome = answer;
-            ANSWERED
-        }));
-        match called {
-            Ok(ANSWERED) => {}
-            Ok(end) => {
-                watch.end(&mut outcome);
-                state.reset();
-                return Some(end);
+            // Without an observer, timeouts or completions, nothing but this thread ends a
+            // task that is not cancelled: a cancellation lays its verdict over the records.
+            self.records.mark_started(index);
+            let first_start = self.first_start(resume);
+            resume = Resume::first_at(Some(first_start));
+            let task = &self.graph.tasks[index as usize];
+            let arguments = hot.has_arguments();
+            let ctx = TaskContext::new(self, task, arguments, index, 1, first_start, state);
+            let watch = crate::logs::traceback::Watch::start();
+            let mut outcome = Outcome::Pending;
+            let follower = match FOLLOW {
+                true => self
+                    .graph
+                    .hot
+                    .sole_follower(hot)
+                    .filter(|(_, h)| h.is_plain()),
+                false => None,
+            };
+            let called = catch_unwind(AssertUnwindSafe(|| {
+                let mut answer = (self.graph.hot.callback(hot))(&ctx);
+                if let (Outcome::Success(result), None) = (&mut answer, ctx.state.cell.get()) {
+                    let now = self.now();
+                    let status = Status::Success;
+                    (self.records).write(index, status, 1, first_start, now, result, None);
+                    // The record took out of the result whatever needs dropping.
+                    std::mem::forget(answer);
+                    if follower.is_some() {
+                        // Its success readies the follower, which this loop runs next.
+                        self.count_end(index, status, tally);
+                    } else {
+                        self.ended(index, status, ready, tally);
+                    }
+                    return now;
+                }
+                outcome = answer;
+                ANSWERED
+            }));
+            match called {
+                Ok(ANSWERED) => {}
+                Ok(end) => {
+                    watch.end(&mut outcome);
+                    state.reset();
+                    let Some((next, next_hot)) = follower else {
+                        return Some(end);
+                    };
+                    (index, hot, resume) = (next, next_hot, Resume::first_at(Some(end)));
+                    continue;
+                }
+                Err(payload) => outcome = Outcome::failure(panic_failure(payload)),
             }
-            Err(payload) => outcome = Outcome::failure(panic_failure(payload)),
-        }
-        watch.end(&mut outcome);
-        match self.settle_answer(index, resume, outcome, ready, tally, state) {
-            Settle::Ended(end) => end,
-            Settle::Again(next) => self.run_task(index, next, ready, tally, state),
+            watch.end(&mut outcome);
+            return match self.settle_answer(index, resume, outcome, ready, tally, state) {
+                Settle::Ended(end) => end,
+                Settle::Again(next) => self.run_task(index, next, ready, tally, state),
+            };
         }
     }
 

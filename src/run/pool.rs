@@ -309,7 +309,7 @@ impl Shared {
                 continue;
             }
             ready.clear();
-            now = self.run_ready(task, hot, resume, ready, tally, attempt);
+            now = self.run_ready::<true>(task, hot, resume, ready, tally, attempt);
             let Some((&head, rest)) = ready.split_first() else {
                 continue;
             };

@@ -87,7 +87,7 @@ impl Shared {
                 resume = Resume::first_at(now.take());
             }
             ready.clear();
-            now = self.run_ready(task, hot, resume, &mut ready, &mut tally, &mut attempt);
+            now = self.run_ready::<false>(task, hot, resume, &mut ready, &mut tally, &mut attempt);
             local.extend(ready.iter().map(|&t| (t, Resume::FIRST)));
         }
     }
