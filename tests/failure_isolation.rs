@@ -383,10 +383,15 @@ fn chains_run_link_after_link_on_a_worker_and_stop_at_their_failure() {
             let downstream: Vec<&str> = k12.error().unwrap().downstream().collect();
             let expected: Vec<String> = (13..30).map(|i| format!("k{i}")).collect();
             assert_eq!(downstream, expected, "exactly the links after k12");
-            assert_eq!(
-                report.entry("p4").unwrap().error().unwrap().kind().as_str(),
-                "panic"
-            );
+            for (name, kind) in [("p4", "panic"), ("k12", "error")] {
+                let error = report.entry(name).unwrap().error().unwrap();
+                assert_eq!(error.kind().as_str(), kind, "{name}");
+                let traceback = error.traceback().unwrap_or_default();
+                assert!(
+                    traceback.contains("failure_isolation::linked"),
+                    "{name} keeps where it failed: {traceback:?}"
+                );
+            }
             assert_eq!(report.entry("t3").unwrap().result(), Some(Value::Int(7)));
             for i in 1..12 {
                 let before = report.entry(&format!("k{}", i - 1)).unwrap().finished_at();

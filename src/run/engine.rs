@@ -61,6 +61,8 @@ const UNSET: u64 = u64::MAX;
 const ANSWERED: u64 = u64::MAX;
 /// ...or it succeeded, but something else (a cancellation) had ended the task already.
 const ENDED_ELSEWHERE: u64 = u64::MAX - 1;
+/// ...or, in a chain of plain tasks, the run was cancelled before the next one started.
+const CANCELLED: u64 = u64::MAX - 2;
 
 impl Resume {
     pub(crate) const FIRST: Resume = Resume {
@@ -631,76 +633,86 @@ impl Shared {
     /// observer and no log file: the steps of [`Shared::run_task`] less those such a task and
     /// run cannot need (events, log lines, a timer, building arguments, claiming the record).
     /// An answer other than an immediate success is settled as `run_task` settles it. With
-    /// `FOLLOW`, see [`Shared::run_ready`].
+    /// `FOLLOW`, see [`Shared::run_ready`]: the tasks of a chain then run inside one
+    /// `catch_unwind`, and the task under way and its watch live outside it, so that a panic
+    /// is settled for the task that raised it.
     #[inline(never)]
     fn run_plain<const FOLLOW: bool>(
         self: &Arc<Self>,
-        mut index: u32,
-        mut hot: HotTask,
-        mut resume: Resume,
+        index: u32,
+        hot: HotTask,
+        resume: Resume,
         ready: &mut Vec<u32>,
         tally: &mut usize,
         state: &mut AttemptState,
     ) -> Option<u64> {
-        loop {
-            if self.cancel.is_cancelled() {
-                return self.run_task(index, resume, ready, tally, state);
-            }
-            // Without an observer, timeouts or completions, nothing but this thread ends a
-            // task that is not cancelled: a cancellation lays its verdict over the records.
-            self.records.mark_started(index);
-            let first_start = self.first_start(resume);
-            resume = Resume::first_at(Some(first_start));
-            let task = &self.graph.tasks[index as usize];
-            let arguments = hot.has_arguments();
-            let ctx = TaskContext::new(self, task, arguments, index, 1, first_start, state);
-            let watch = crate::logs::traceback::Watch::start();
-            let mut outcome = Outcome::Pending;
-            let follower = match FOLLOW {
-                true => self
-                    .graph
-                    .hot
-                    .sole_follower(hot)
-                    .filter(|(_, h)| h.is_plain()),
-                false => None,
-            };
-            let called = catch_unwind(AssertUnwindSafe(|| {
+        let mut at = (index, resume);
+        let mut watch = None;
+        let mut outcome = Outcome::Pending;
+        let called = catch_unwind(AssertUnwindSafe(|| {
+            let mut hot = hot;
+            loop {
+                let (index, resume) = at;
+                if self.cancel.is_cancelled() {
+                    return CANCELLED;
+                }
+                // Without an observer, timeouts or completions, nothing but this thread ends
+                // a task that is not cancelled: a cancellation lays its verdict over the
+                // records.
+                self.records.mark_started(index);
+                let first_start = self.first_start(resume);
+                at.1 = Resume::first_at(Some(first_start));
+                let follower = match FOLLOW {
+                    true => self
+                        .graph
+                        .hot
+                        .sole_follower(hot)
+                        .filter(|(_, h)| h.is_plain()),
+                    false => None,
+                };
+                let task = &self.graph.tasks[index as usize];
+                let arguments = hot.has_arguments();
+                let ctx = TaskContext::new(self, task, arguments, index, 1, first_start, state);
+                watch = Some(crate::logs::traceback::Watch::start());
                 let mut answer = (self.graph.hot.callback(hot))(&ctx);
-                if let (Outcome::Success(result), None) = (&mut answer, ctx.state.cell.get()) {
-                    let now = self.now();
-                    let status = Status::Success;
-                    (self.records).write(index, status, 1, first_start, now, result, None);
-                    // The record took out of the result whatever needs dropping.
-                    std::mem::forget(answer);
-                    if follower.is_some() {
-                        // Its success readies the follower, which this loop runs next.
-                        self.count_end(index, status, tally);
-                    } else {
-                        self.ended(index, status, ready, tally);
-                    }
+                let (Outcome::Success(result), None) = (&mut answer, ctx.state.cell.get()) else {
+                    outcome = answer;
+                    return ANSWERED;
+                };
+                let now = self.now();
+                let status = Status::Success;
+                (self.records).write(index, status, 1, first_start, now, result, None);
+                // The record took out of the result whatever needs dropping.
+                std::mem::forget(answer);
+                if let Some(watch) = watch.take() {
+                    watch.end(&mut outcome);
+                }
+                if follower.is_none() {
+                    self.ended(index, status, ready, tally);
+                    state.reset();
                     return now;
                 }
-                outcome = answer;
-                ANSWERED
-            }));
-            match called {
-                Ok(ANSWERED) => {}
-                Ok(end) => {
-                    watch.end(&mut outcome);
-                    state.reset();
-                    let Some((next, next_hot)) = follower else {
-                        return Some(end);
-                    };
-                    (index, hot, resume) = (next, next_hot, Resume::first_at(Some(end)));
-                    continue;
+                // Its success readies the follower, which runs next.
+                self.count_end(index, status, tally);
+                state.reset();
+                if let Some((next, next_hot)) = follower {
+                    (at, hot) = ((next, Resume::first_at(Some(now))), next_hot);
                 }
-                Err(payload) => outcome = Outcome::failure(panic_failure(payload)),
             }
+        }));
+        let (index, resume) = at;
+        match called {
+            Ok(CANCELLED) => return self.run_task(index, resume, ready, tally, state),
+            Ok(ANSWERED) => {}
+            Ok(end) => return Some(end),
+            Err(payload) => outcome = Outcome::failure(panic_failure(payload)),
+        }
+        if let Some(watch) = watch.take() {
             watch.end(&mut outcome);
-            return match self.settle_answer(index, resume, outcome, ready, tally, state) {
-                Settle::Ended(end) => end,
-                Settle::Again(next) => self.run_task(index, next, ready, tally, state),
-            };
+        }
+        match self.settle_answer(index, resume, outcome, ready, tally, state) {
+            Settle::Ended(end) => end,
+            Settle::Again(next) => self.run_task(index, next, ready, tally, state),
         }
     }
 
