@@ -25,8 +25,9 @@ pub struct TaskContext<'a> {
     pub(crate) index: u32,
     pub(crate) attempt: u32,
     pub(crate) first_start: u64,
-    args: &'a [Value],
-    kwargs: &'a Kwargs,
+    /// Whether the task has static arguments; without them [`TaskContext::args`] and
+    /// [`TaskContext::kwargs`] do not read the task at all.
+    arguments: bool,
     /// What the callback may change, lent by the thread that runs the attempt.
     pub(crate) state: &'a AttemptState,
 }
@@ -113,7 +114,8 @@ impl<'a> TaskContext<'a> {
     /// The context of attempt `attempt` of `task` (the task at `index`), lent `state`, which
     /// [`AttemptState::prepare`] readied for it: static arguments first, then injected
     /// results in declaration order; an injected named argument replaces a static one of that
-    /// name. A task without static arguments (`arguments` false) is not read here at all.
+    /// name. The arguments are looked up when the callback asks for them, so a task without
+    /// static arguments (`arguments` false) is not read for them at all.
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
@@ -125,27 +127,13 @@ impl<'a> TaskContext<'a> {
         first_start: u64,
         state: &'a AttemptState,
     ) -> TaskContext<'a> {
-        let (args_injected, kwargs_injected) = state.injected;
         TaskContext {
             shared,
             task,
             index,
             attempt,
             first_start,
-            args: if args_injected {
-                &state.args
-            } else if arguments {
-                &task.args
-            } else {
-                &[]
-            },
-            kwargs: if kwargs_injected {
-                &state.kwargs
-            } else if arguments {
-                task.kwargs()
-            } else {
-                &[]
-            },
+            arguments,
             state,
         }
     }
@@ -166,27 +154,45 @@ impl<'a> TaskContext<'a> {
     }
 
     /// Positional arguments: static ones, then injected results.
-    pub fn args(&self) -> &[Value] {
-        self.args
+    pub fn args(&self) -> &'a [Value] {
+        let state = self.state;
+        if state.injected.0 {
+            &state.args
+        } else if self.arguments {
+            &self.task.args
+        } else {
+            &[]
+        }
     }
 
     /// The positional argument at `index`.
     pub fn arg(&self, index: usize) -> Result<&Value, RunError> {
-        self.args.get(index).ok_or_else(|| RunError::ArgumentIndex {
+        let args = self.args();
+        args.get(index).ok_or_else(|| RunError::ArgumentIndex {
             task: self.task.name.to_string(),
             index,
-            len: self.args.len(),
+            len: args.len(),
         })
     }
 
     /// Named arguments: static ones, then injected ones.
-    pub fn kwargs(&self) -> &[(CompactString, Value)] {
-        self.kwargs
+    pub fn kwargs(&self) -> &'a [(CompactString, Value)] {
+        let state = self.state;
+        if state.injected.1 {
+            &state.kwargs
+        } else if self.arguments {
+            self.task.kwargs()
+        } else {
+            &[]
+        }
     }
 
     /// The named argument `name`, if present.
     pub fn kwarg(&self, name: &str) -> Option<&Value> {
-        self.kwargs.iter().find(|(k, _)| k == name).map(|(_, v)| v)
+        self.kwargs()
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v)
     }
 
     /// Whether this attempt should stop: the run was cancelled or the attempt timed out.

@@ -405,3 +405,40 @@ fn chains_run_link_after_link_on_a_worker_and_stop_at_their_failure() {
         }
     });
 }
+
+#[inline(never)]
+fn swallow_a_panic() -> Result<Value, TaskError> {
+    let caught = std::panic::catch_unwind(|| panic!("caught inside the callback"));
+    assert!(caught.is_err());
+    Ok(Value::Null)
+}
+
+#[inline(never)]
+fn fail_on_its_own() -> Result<Value, TaskError> {
+    Err(TaskError::new("the second link fails"))
+}
+
+#[test]
+fn a_link_after_one_that_caught_a_panic_keeps_its_own_traceback() {
+    timed(|| {
+        let mut tasks: Vec<Task> = (0..12)
+            .map(|i| common::ok(&format!("pad{i}"), i as i64))
+            .collect();
+        tasks.push(Task::new("catcher", |_| swallow_a_panic()));
+        tasks.push(Task::new("failer", |_| fail_on_its_own()).after("catcher"));
+        tasks.push(common::ok("after", 1).after("failer"));
+        let process = Process::new("stale", tasks).unwrap();
+        for parallel in [false, true] {
+            let report = process.run(RunOptions::new().parallel(parallel)).unwrap();
+            assert_eq!(report.entry("catcher").unwrap().status(), Status::Success);
+            let error = report.entry("failer").unwrap().error().unwrap();
+            assert_eq!(error.kind().as_str(), "error");
+            let traceback = error.traceback().unwrap_or_default();
+            assert!(
+                traceback.contains("fail_on_its_own") && !traceback.contains("swallow_a_panic"),
+                "parallel {parallel}: {traceback}"
+            );
+            assert_eq!(report.entry("after").unwrap().status(), Status::Skipped);
+        }
+    });
+}

@@ -102,6 +102,17 @@ impl Watch {
         Watch { outer, outer_stash }
     }
 
+    /// Goes on watching the next callback of a chain run on this thread, once the one before
+    /// succeeded: whatever that one stashed (an error it made and dropped, a panic it caught
+    /// itself) is let go, as [`Watch::end`] followed by [`Watch::start`] would.
+    #[inline]
+    pub(crate) fn next_callback(&self) {
+        let stale = STATE.with(|s| s.get() != ACTIVE && s.replace(ACTIVE) != ACTIVE);
+        if stale {
+            drop(take_stash());
+        }
+    }
+
     /// Ends the watch; a failed `outcome` gets the backtrace captured at its failure point,
     /// unless it has a traceback already.
     #[inline]

@@ -647,8 +647,8 @@ impl Shared {
         state: &mut AttemptState,
     ) -> Option<u64> {
         let mut at = (index, resume);
-        let mut watch = None;
         let mut outcome = Outcome::Pending;
+        let watch = crate::logs::traceback::Watch::start();
         let called = catch_unwind(AssertUnwindSafe(|| {
             let mut hot = hot;
             loop {
@@ -673,7 +673,6 @@ impl Shared {
                 let task = &self.graph.tasks[index as usize];
                 let arguments = hot.has_arguments();
                 let ctx = TaskContext::new(self, task, arguments, index, 1, first_start, state);
-                watch = Some(crate::logs::traceback::Watch::start());
                 let mut answer = (self.graph.hot.callback(hot))(&ctx);
                 let (Outcome::Success(result), None) = (&mut answer, ctx.state.cell.get()) else {
                     outcome = answer;
@@ -684,32 +683,32 @@ impl Shared {
                 (self.records).write(index, status, 1, first_start, now, result, None);
                 // The record took out of the result whatever needs dropping.
                 std::mem::forget(answer);
-                if let Some(watch) = watch.take() {
-                    watch.end(&mut outcome);
-                }
-                if follower.is_none() {
+                let Some((next, next_hot)) = follower else {
                     self.ended(index, status, ready, tally);
-                    state.reset();
                     return now;
-                }
+                };
                 // Its success readies the follower, which runs next.
                 self.count_end(index, status, tally);
                 state.reset();
-                if let Some((next, next_hot)) = follower {
-                    (at, hot) = ((next, Resume::first_at(Some(now))), next_hot);
-                }
+                watch.next_callback();
+                (at, hot) = ((next, Resume::first_at(Some(now))), next_hot);
             }
         }));
         let (index, resume) = at;
         match called {
-            Ok(CANCELLED) => return self.run_task(index, resume, ready, tally, state),
             Ok(ANSWERED) => {}
-            Ok(end) => return Some(end),
+            Ok(CANCELLED) => {
+                watch.end(&mut outcome);
+                return self.run_task(index, resume, ready, tally, state);
+            }
+            Ok(end) => {
+                watch.end(&mut outcome);
+                state.reset();
+                return Some(end);
+            }
             Err(payload) => outcome = Outcome::failure(panic_failure(payload)),
         }
-        if let Some(watch) = watch.take() {
-            watch.end(&mut outcome);
-        }
+        watch.end(&mut outcome);
         match self.settle_answer(index, resume, outcome, ready, tally, state) {
             Settle::Ended(end) => end,
             Settle::Again(next) => self.run_task(index, next, ready, tally, state),
