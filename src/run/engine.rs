@@ -683,12 +683,28 @@ impl Shared {
                 (self.records).write(index, status, 1, first_start, now, result, None);
                 // The record took out of the result whatever needs dropping.
                 std::mem::forget(answer);
-                let Some((next, next_hot)) = follower else {
-                    self.ended(index, status, ready, tally);
-                    return now;
+                let (next, next_hot) = match follower {
+                    // Its success readies the follower, which runs next.
+                    Some(follower) => {
+                        self.count_end(index, status, tally);
+                        follower
+                    }
+                    None => {
+                        self.ended(index, status, ready, tally);
+                        // A single task made ready runs next here too; more go back to the
+                        // worker, which hands all but one to the pool at once.
+                        let next = match ready.as_slice() {
+                            [next] if FOLLOW => *next,
+                            _ => return now,
+                        };
+                        let next_hot = self.graph.hot.get(next);
+                        if !next_hot.is_plain() {
+                            return now;
+                        }
+                        ready.clear();
+                        (next, next_hot)
+                    }
                 };
-                // Its success readies the follower, which runs next.
-                self.count_end(index, status, tally);
                 state.reset();
                 watch.next_callback();
                 (at, hot) = ((next, Resume::first_at(Some(now))), next_hot);
