@@ -107,7 +107,13 @@ impl Watch {
     /// itself) is let go, as [`Watch::end`] followed by [`Watch::start`] would.
     #[inline]
     pub(crate) fn next_callback(&self) {
-        let stale = STATE.with(|s| s.get() != ACTIVE && s.replace(ACTIVE) != ACTIVE);
+        let stale = STATE.with(|s| {
+            let stale = s.get() != ACTIVE;
+            if stale {
+                s.set(ACTIVE);
+            }
+            stale
+        });
         if stale {
             drop(take_stash());
         }
