@@ -444,3 +444,36 @@ fn a_link_after_one_that_caught_a_panic_keeps_its_own_traceback() {
         }
     });
 }
+
+#[test]
+fn a_sequential_run_keeps_its_order_through_chains() {
+    timed(|| {
+        // Roots in the order given, then what each task releases, first released first: a
+        // worker that ran each released task at once would go a, c, e, f, ... instead.
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let task = |name: &'static str, deps: &[&str]| {
+            let order = order.clone();
+            let task = Task::new(name, move |_| {
+                order.lock().unwrap().push(name);
+                Ok::<_, TaskError>(())
+            });
+            deps.iter().fold(task, |task, dep| task.after(dep))
+        };
+        let tasks = vec![
+            task("a", &[]),
+            task("b", &[]),
+            task("c", &["a"]),
+            task("d", &["b"]),
+            task("e", &["c"]),
+            task("f", &["e"]),
+            task("g", &["d", "f"]),
+        ];
+        let process = Process::new("order", tasks).unwrap();
+        for _ in 0..3 {
+            order.lock().unwrap().clear();
+            let report = process.run(RunOptions::new().parallel(false)).unwrap();
+            assert!(report.all_succeeded());
+            assert_eq!(*order.lock().unwrap(), ["a", "b", "c", "d", "e", "f", "g"]);
+        }
+    });
+}

@@ -609,9 +609,9 @@ impl Shared {
     /// Runs a task that is ready on this thread, as [`Shared::run_task`] does; plain tasks of a
     /// run that watches nothing take a shorter way. `hot` is the task's entry in the graph's
     /// dense table. With `FOLLOW`, a plain task whose success readies exactly one plain task
-    /// runs that one next in the same call, and so on down a chain (pool workers do this:
-    /// they run the first task a task releases next anyway); the sequential driver keeps
-    /// its order and passes false.
+    /// runs that one next in the same call, and so on down a chain. Pool workers always
+    /// follow: they run the first task a task releases next anyway. The sequential driver
+    /// follows only when no other task waits to run first, which keeps its order.
     #[inline(always)]
     pub(crate) fn run_ready<const FOLLOW: bool>(
         self: &Arc<Self>,

@@ -87,7 +87,13 @@ impl Shared {
                 resume = Resume::first_at(now.take());
             }
             ready.clear();
-            now = self.run_ready::<false>(task, hot, resume, &mut ready, &mut tally, &mut attempt);
+            // When nothing waits to run before what this task releases, running a single
+            // released task at once keeps the order, and spares the trip through the queue.
+            now = if local.is_empty() {
+                self.run_ready::<true>(task, hot, resume, &mut ready, &mut tally, &mut attempt)
+            } else {
+                self.run_ready::<false>(task, hot, resume, &mut ready, &mut tally, &mut attempt)
+            };
             local.extend(ready.iter().map(|&t| (t, Resume::FIRST)));
         }
     }
