@@ -473,7 +473,13 @@ fn a_sequential_run_keeps_its_order_through_chains() {
             order.lock().unwrap().clear();
             let report = process.run(RunOptions::new().parallel(false)).unwrap();
             assert!(report.all_succeeded());
-            assert_eq!(*order.lock().unwrap(), ["a", "b", "c", "d", "e", "f", "g"]);
+            let called = order.lock().unwrap().clone();
+            assert_eq!(called, ["a", "b", "c", "d", "e", "f", "g"]);
+            let reported: Vec<&str> = report.entries().map(|e| e.name()).collect();
+            assert_eq!(
+                called, reported,
+                "a sequential run follows the report's order"
+            );
         }
     });
 }
