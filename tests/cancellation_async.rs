@@ -473,10 +473,7 @@ fn a_cancel_inside_a_chain_stops_the_next_link() {
                         }
                         Ok::<_, TaskError>(())
                     });
-                    match i {
-                        0 => task,
-                        _ => task.after(&format!("c{}", i - 1)),
-                    }
+                    common::link(task, "c", i)
                 })
                 .collect();
             let process = Process::new("chain", tasks).unwrap();

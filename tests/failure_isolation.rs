@@ -337,10 +337,7 @@ fn linked(prefix: &str, links: usize, calls: &Calls, fail: Option<(usize, bool)>
                     None => Ok(ctx.args().first().cloned().unwrap_or(Value::Null)),
                 }
             });
-            match i {
-                0 => task,
-                _ => task.after(&format!("{prefix}{}", i - 1)),
-            }
+            common::link(task, prefix, i)
         })
         .collect()
 }

@@ -48,3 +48,11 @@ pub fn ok(name: &str, value: impl Into<Value> + Clone + Send + Sync + 'static) -
 pub fn failing(name: &str, message: &'static str) -> Task {
     Task::new(name, move |_| Err::<Value, _>(TaskError::new(message)))
 }
+
+/// `task` as link `i` of the chain `prefix0 -> prefix1 -> ...`: after the link before it.
+pub fn link(task: Task, prefix: &str, i: usize) -> Task {
+    match i {
+        0 => task,
+        _ => task.after(&format!("{prefix}{}", i - 1)),
+    }
+}
